@@ -1,0 +1,1 @@
+"""SprintProof composition root: configuration, the CLI, and (later) Dagster definitions."""

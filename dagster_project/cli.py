@@ -1,0 +1,351 @@
+"""The `sprintproof` command line: init, ingest, attribute, status, demo, migrate."""
+
+import hashlib
+import hmac
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import duckdb
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from dagster_project.config import CONFIG_NAME, Config, ConfigError, demo_workspace, find_config, load_config, parse_config
+from ingestion import __version__
+from ingestion.attribution import RuleError
+from ingestion.excludes import ExcludeError, Excludes
+from ingestion.git import (
+    GitSource,
+    GitSourceError,
+    IngestResult,
+    RulesSpec,
+    finish_run,
+    ingest_repository,
+    open_source,
+    reattribute,
+    start_run,
+)
+from ingestion.warehouse import WarehouseError, connect, migrate, require_current
+
+app = typer.Typer(
+    name="sprintproof",
+    help="SprintProof: audited, sprint-by-sprint numbers on how much of the engineering work AI produces.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+USER_ERRORS = (ConfigError, WarehouseError, GitSourceError, RuleError, ExcludeError)
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="Configuration file (default: $SPRINTPROOF_CONFIG, ./sprintproof.yaml, then the demo workspace).", dir_okay=False)]  # fmt: skip
+
+
+class UserError(Exception):
+    """A mistake the user can fix: printed as one line, exit code 2."""
+
+
+@dataclass
+class Settings:
+    """The configuration in force for one command, and where it came from."""
+
+    config: Config
+    path: Path | None
+
+    @property
+    def warehouse(self) -> Path:
+        return self.config.warehouse_path
+
+    def rules(self) -> RulesSpec:
+        a = self.config.attribution
+        return RulesSpec(
+            custom_rules=tuple(r.model_dump() for r in a.rules), disabled=tuple(a.disable), min_confidence=a.min_confidence
+        )
+
+    def excludes(self) -> Excludes:
+        return Excludes.build(self.config.excludes.paths, use_defaults=self.config.excludes.use_defaults)
+
+    def path_hasher(self) -> Callable[[str], str] | None:
+        privacy = self.config.privacy
+        if not privacy.hash_paths:
+            return None
+        key = os.environ.get(privacy.path_hash_key_env or "")
+        if not key:
+            raise UserError(f"privacy.hash_paths is on but ${privacy.path_hash_key_env} is not set; export the key")
+        secret = key.encode()
+        return lambda p: hmac.new(secret, p.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def settings(config_path: Path | None, *, required: bool = False) -> Settings:
+    found = find_config(config_path)
+    if found is None:
+        if required:
+            raise UserError(f"no configuration found: pass --config, set $SPRINTPROOF_CONFIG, create ./{CONFIG_NAME} "
+                            "with `sprintproof init`, or build the demo with `sprintproof demo`")  # fmt: skip
+        return Settings(parse_config({}, base=Path.cwd()), None)
+    return Settings(load_config(found), found)
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=err, transient=True, disable=not err.is_terminal)  # fmt: skip
+    tasks: dict[str, Any] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(phase, total=total or None)
+        bar.update(tasks[phase], completed=done, total=total or None)
+
+    with bar:
+        yield update
+
+
+def _sources(s: Settings, repos: list[str]) -> list[GitSource]:
+    if repos:
+        return [GitSource(location=r if "://" in r or "@" in r else str(Path(r).expanduser().resolve())) for r in repos]
+    return [GitSource(location=src.url or src.path or "", name=src.name, default_branch=src.default_branch,
+                      token_env=src.token_env) for src in s.config.sources]  # fmt: skip
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the configuration.")] = Path(CONFIG_NAME),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented sprintproof.yaml to start from."""
+    if path.exists() and not force:
+        raise UserError(f"{path}: already exists; pass --force to overwrite it")
+    template = Path(__file__).parent / "templates" / CONFIG_NAME
+    path.write_text(template.read_text(encoding="utf-8"), encoding="utf-8")
+    out.print(f"Wrote {path}. Edit its sources, then run `sprintproof ingest`.")
+
+
+@app.command("migrate")
+def migrate_cmd(config: ConfigOption = None, warehouse: Annotated[Path | None, typer.Option(help="Warehouse file.")] = None) -> None:
+    """Apply pending warehouse migrations."""
+    path = warehouse or settings(config).warehouse
+    with connect(path) as con:
+        applied = migrate(con)
+    out.print(f"{path}: " + (f"applied migrations {', '.join(map(str, applied))}" if applied else "schema is current"))
+
+
+@app.command()
+def ingest(
+    config: ConfigOption = None,
+    repo: Annotated[list[str] | None, typer.Option("--repo", help="A repository path or URL (repeatable); replaces the configured sources.")] = None,
+    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file (default: from the configuration).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="Processes for line counting.")] = None,
+) -> None:
+    """Bring the warehouse up to date with every configured source (incremental)."""
+    s = settings(config)
+    sources = _sources(s, repo or [])
+    if not sources:
+        raise UserError("nothing to ingest: the configuration has no sources; add one or pass --repo PATH_OR_URL")
+    results = run_ingest(s, sources, warehouse or s.warehouse, workers)
+    failed = [r for r in results if isinstance(r, str)]
+    if failed:
+        raise typer.Exit(2)
+
+
+def run_ingest(s: Settings, sources: list[GitSource], path: Path, workers: int | None) -> list[IngestResult | str]:
+    excludes, rules, hasher = s.excludes(), s.rules(), s.path_hasher()
+    results: list[IngestResult | str] = []
+    with connect(path) as con:
+        migrate(con)
+        for source in sources:
+            try:
+                with _progress() as progress:
+                    result = ingest_repository(con, source, mirrors_dir=s.config.mirrors_dir, excludes=excludes, rules=rules,
+                                               workers=workers or s.config.ingest.workers, path_hasher=hasher,
+                                               progress=progress)  # fmt: skip
+            except GitSourceError as exc:
+                err.print(f"[red]error:[/red] {exc}", highlight=False)
+                results.append(str(exc))
+                continue
+            results.append(result)
+            verb = "unchanged" if result.status == "noop" else f"+{result.commits_added} commits"
+            out.print(f"{result.repo}: {verb} ({result.commits_total} stored) in {result.seconds:.1f}s", highlight=False)
+            for warning in result.warnings:
+                err.print(f"[yellow]warning:[/yellow] {result.repo}: {warning}", highlight=False)
+    return results
+
+
+@app.command()
+def attribute(
+    config: ConfigOption = None,
+    repo: Annotated[list[str] | None, typer.Option("--repo", help="Only these repositories (names as in status).")] = None,
+    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file.")] = None,
+) -> None:
+    """Re-apply the attribution rules (catalogue + configuration) to every stored commit."""
+    s = settings(config)
+    ruleset = s.rules().load()
+    path = warehouse or s.warehouse
+    with connect(path) as con:
+        require_current(con, path)
+        stored = con.execute("SELECT repo, local_path FROM repos ORDER BY repo").fetchall()
+        names = {name for name, _ in stored}
+        unknown = sorted(set(repo or []) - names)
+        if unknown:
+            raise UserError(f"{path}: no repository named {', '.join(unknown)}; known: {', '.join(sorted(names)) or 'none'}")
+        for name, local_path in stored:
+            if repo and name not in repo:
+                continue
+            try:
+                git_repo = open_source(GitSource(location=local_path), s.config.mirrors_dir)
+            except GitSourceError:
+                git_repo = None
+                err.print(f"[yellow]warning:[/yellow] {name}: {local_path} is gone; re-attributing from stored subjects and "
+                          "trailers only (body markers cannot be re-read)", highlight=False)  # fmt: skip
+            run_id = str(uuid.uuid4())
+            start_run(con, run_id, "attribution", name, ruleset.version)
+            with _progress() as progress:
+                changed = reattribute(con, name, git_repo, ruleset, run_id, progress=progress)
+            finish_run(con, run_id, "ok", result=IngestResult(repo=name, run_id=run_id, status="ok", commits_updated=changed))
+            out.print(f"{name}: rules {ruleset.version}; {changed} commits changed attribution", highlight=False)
+
+
+STATUS_SQL = """
+WITH c AS (
+    SELECT repo, is_merge, in_default_history, on_default_branch, is_reachable, ai_mode, ai_tool,
+           additions - coalesce(excluded_additions, 0) AS lines
+    FROM commits
+)
+SELECT r.repo,
+       count(c.repo) AS commits,
+       count(c.repo) FILTER (WHERE c.on_default_branch) AS default_branch_commits,
+       count(c.repo) FILTER (WHERE NOT c.is_reachable) AS unreachable,
+       count(c.repo) FILTER (WHERE c.in_default_history AND NOT c.is_merge AND coalesce(c.ai_mode, '') <> 'bot') AS work_commits,
+       count(c.repo) FILTER (WHERE c.in_default_history AND NOT c.is_merge AND c.ai_mode IN ('agent', 'assisted')) AS ai_commits,
+       count(c.repo) FILTER (WHERE c.in_default_history AND NOT c.is_merge AND c.ai_mode = 'agent') AS agent_commits,
+       coalesce(sum(c.lines) FILTER (WHERE c.in_default_history AND NOT c.is_merge AND coalesce(c.ai_mode, '') <> 'bot'), 0) AS lines,
+       coalesce(sum(c.lines) FILTER (WHERE c.in_default_history AND NOT c.is_merge AND c.ai_mode IN ('agent', 'assisted')), 0) AS ai_lines,
+       (SELECT max(finished_at) FROM ingest_runs i WHERE i.scope = r.repo AND i.kind = 'git') AS last_run,
+       (SELECT status FROM ingest_runs i WHERE i.scope = r.repo AND i.kind = 'git' ORDER BY started_at DESC LIMIT 1) AS last_status
+FROM repos r LEFT JOIN c ON c.repo = r.repo
+GROUP BY r.repo ORDER BY r.repo
+"""
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f} %" if whole else "n/a"
+
+
+@app.command()
+def status(config: ConfigOption = None, warehouse: Annotated[Path | None, typer.Option(help="Warehouse file.")] = None) -> None:
+    """What the warehouse holds: repositories, commits, last runs and the detected AI share so far."""
+    s = settings(config)
+    path = warehouse or s.warehouse
+    with connect(path, read_only=True) as con:
+        require_current(con, path)
+        rows = con.sql(STATUS_SQL).fetchall()
+        tools = con.sql(
+            "SELECT ai_tool, count(*) FROM commits WHERE in_default_history AND NOT is_merge "
+            "AND ai_mode IN ('agent', 'assisted') GROUP BY ai_tool ORDER BY count(*) DESC, ai_tool"
+        ).fetchall()
+    source = f" ({s.path})" if s.path else ""
+    out.print(f"[bold]{s.config.organisation}[/bold] — warehouse {path}{source}", highlight=False)
+    if not rows:
+        out.print("No repositories yet: run `sprintproof ingest --repo PATH` or `sprintproof demo`.")
+        return
+    table = Table("repository", "commits", "default branch", "AI commits", "agent commits", "AI lines", "last run")
+    totals = [0, 0, 0, 0, 0]
+    for repo, commits, default, unreachable, work, ai, agent, lines, ai_lines, last_run, last_status in rows:
+        totals = [totals[0] + commits, totals[1] + work, totals[2] + ai, totals[3] + agent, totals[4] + lines]
+        totals.append(0)
+        when = f"{last_run:%Y-%m-%d %H:%M} UTC ({last_status})" if last_run else "never"
+        note = f" ({unreachable} rewritten)" if unreachable else ""
+        table.add_row(repo, f"{commits}{note}", str(default), _pct(ai, work), _pct(agent, work), _pct(ai_lines, lines), when)
+    out.print(table)
+    all_work = sum(r[4] for r in rows)
+    all_ai = sum(r[5] for r in rows)
+    all_lines = sum(r[7] for r in rows)
+    all_ai_lines = sum(r[8] for r in rows)
+    out.print(
+        f"Detected AI share so far: {_pct(all_ai, all_work)} of commits, {_pct(all_ai_lines, all_lines)} of added lines "
+        "(default-branch history, bots, merges and excluded paths left out; detection is a floor: unmarked AI use is invisible)."
+    )
+    if tools:
+        out.print("By tool: " + ", ".join(f"{tool} {n}" for tool, n in tools))
+
+
+@app.command()
+def demo(
+    workspace: Annotated[Path | None, typer.Option(help="Where to build it (default: $SPRINTPROOF_HOME/demo).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same organisation.")] = 7,
+    end: Annotated[str, typer.Option(help="Last day of the generated history (YYYY-MM-DD).")] = "2026-11-20",
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="Processes for line counting.")] = None,
+) -> None:
+    """Build a realistic synthetic organisation, ingest it, and print a summary."""
+    from ingestion.demo import build_demo
+
+    root = (workspace or demo_workspace()).expanduser().resolve()
+    try:
+        last_day = date.fromisoformat(end)
+    except ValueError:
+        raise UserError(f"--end {end!r}: expected a date as YYYY-MM-DD") from None
+    if root.exists() and any(root.iterdir()) and not (root / "data" / ".sprintproof-demo").exists():
+        raise UserError(f"{root}: exists and is not a SprintProof demo workspace; choose another --workspace")
+    warehouse = root / "workspace" / "warehouse.duckdb"
+    for stale in (warehouse, warehouse.with_suffix(".duckdb.wal")):
+        stale.unlink(missing_ok=True)  # the demo is rebuilt from scratch, deterministically
+    shutil.rmtree(root / "workspace" / "mirrors", ignore_errors=True)
+    out.print(f"Building the demo organisation in {root} (seed {seed}) ...")
+    manifest = build_demo(root / "data", seed=seed, end=last_day)
+    config = {
+        "organisation": manifest.organisation,
+        "workspace": "workspace",
+        "sources": [{"type": "git", "name": p.name.removesuffix(".git"), "path": str(p.relative_to(root))} for p in manifest.repos],
+        "teams": [
+            {"name": t.name, "ai_rollout": t.rollout_date.isoformat(), "members": list(t.members)} for t in manifest.teams
+        ],
+        "sprints": {"length_days": manifest.sprint_length_days, "first_start": manifest.first_sprint_start.isoformat()},
+    }
+    header = ("# Demo organisation written by `sprintproof demo`; rebuilt on every run.\n"
+              f"# Vendor-shaped PR and ticket exports: {manifest.github_dir} and {manifest.jira_dir}\n")  # fmt: skip
+    config_path = root / CONFIG_NAME
+    config_path.write_text(header + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    s = Settings(load_config(config_path), config_path)
+    sources = _sources(s, [])
+    results = run_ingest(s, sources, s.warehouse, workers)
+    if any(isinstance(r, str) for r in results):
+        raise typer.Exit(2)
+    out.print(f"Configuration: {config_path}  (every sprintproof command now finds it when no other is given)")
+    status(config=config_path)
+
+
+def main() -> None:
+    try:
+        code = app(standalone_mode=False)
+    except (UserError, *USER_ERRORS) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except duckdb.Error as exc:
+        err.print(f"[red]error:[/red] warehouse: {str(exc).splitlines()[0]}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+__all__ = ["__version__", "app", "main"]

@@ -1,0 +1,245 @@
+"""sprintproof.yaml: the configuration model, its validation with precise errors, and where it is found."""
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONFIG_ENV = "SPRINTPROOF_CONFIG"
+HOME_ENV = "SPRINTPROOF_HOME"
+CONFIG_NAME = "sprintproof.yaml"
+
+
+class ConfigError(Exception):
+    """A configuration problem: names the file, the key, what is wrong and what is expected."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GitSourceConfig(_Model):
+    """A git repository: a local path (bare or not) or a remote URL that is mirrored locally."""
+
+    type: Literal["git"]
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+    path: str | None = None
+    url: str | None = None
+    default_branch: str | None = None
+    token_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+
+    @model_validator(mode="after")
+    def _one_location(self) -> "GitSourceConfig":
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of 'path' (a local repository) or 'url' (a remote to mirror)")
+        return self
+
+
+SourceConfig = Annotated[GitSourceConfig, Field(discriminator="type")]
+
+
+class ExcludesConfig(_Model):
+    use_defaults: bool = True
+    paths: list[str] = []
+
+
+class RuleConfig(_Model):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    field: str
+    pattern: str
+    tool: str = Field(pattern=r"^[a-z0-9_]+$")
+    mode: Literal["agent", "assisted", "review", "bot"]
+    confidence: float = Field(ge=0.0, le=1.0)
+    description: str = ""
+
+
+class AttributionConfig(_Model):
+    rules: list[RuleConfig] = []
+    disable: list[str] = []
+    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
+class MemberConfig(_Model):
+    id: str  # an email, a forge login, a Jira accountId or a Linear id
+    start: date | None = Field(default=None, alias="from")
+    end: date | None = Field(default=None, alias="to")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class TeamConfig(_Model):
+    name: str
+    members: list[MemberConfig | str] = []
+    repos: list[str] = []
+    ai_rollout: date | None = None
+
+    def member_ids(self) -> list[str]:
+        return [m if isinstance(m, str) else m.id for m in self.members]
+
+
+class SprintConfig(_Model):
+    length_days: int = Field(default=14, ge=1, le=70)
+    first_start: date | None = None
+
+
+class BaselineConfig(_Model):
+    sprints: int = Field(default=6, ge=1, le=52)
+
+
+class PrivacyConfig(_Model):
+    min_group_size: int = Field(default=3, ge=1)
+    per_person_views: bool = False
+    hash_paths: bool = False
+    path_hash_key_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+
+    @model_validator(mode="after")
+    def _key_for_hashing(self) -> "PrivacyConfig":
+        if self.hash_paths and not self.path_hash_key_env:
+            raise ValueError("hash_paths needs path_hash_key_env: the name of the environment variable holding the key")
+        return self
+
+
+class IngestConfig(_Model):
+    workers: int | None = Field(default=None, ge=1, le=64)
+
+
+class Config(_Model):
+    organisation: str = "My organisation"
+    workspace: Path = Path(".sprintproof")
+    warehouse: Path | None = None
+    sources: list[SourceConfig] = []
+    excludes: ExcludesConfig = ExcludesConfig()
+    attribution: AttributionConfig = AttributionConfig()
+    teams: list[TeamConfig] = []
+    sprints: SprintConfig = SprintConfig()
+    baseline: BaselineConfig = BaselineConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    ingest: IngestConfig = IngestConfig()
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[GitSourceConfig]) -> list[GitSourceConfig]:
+        seen: set[str] = set()
+        for source in sources:
+            name = source.name or Path((source.path or source.url or "").rstrip("/")).name.removesuffix(".git")
+            if name in seen:
+                raise ValueError(f"two sources are named {name!r}; give one of them a distinct 'name'")
+            seen.add(name)
+        return sources
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.warehouse or self.workspace / "warehouse.duckdb"
+
+    @property
+    def mirrors_dir(self) -> Path:
+        return self.workspace / "mirrors"
+
+
+_SECRET_KEYS = {"token", "password", "secret", "api_key", "apikey", "private_key"}
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("git",) or part.startswith(("function-", "tagged-union")):
+            continue  # pydantic's union tags are noise to a reader
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _explain(error: Any) -> str:
+    loc = tuple(error.get("loc", ()))
+    key = str(loc[-1]) if loc else ""
+    kind = error.get("type", "")
+    if kind == "extra_forbidden" and key.lower() in _SECRET_KEYS:
+        return (f"{_where(loc)}: secrets are never read from the configuration file; "
+                "put the name of an environment variable in token_env (or the matching *_env key)")  # fmt: skip
+    if kind == "extra_forbidden":
+        return f"{_where(loc)}: unknown key (check the spelling; `sprintproof init` writes every key with comments)"
+    if kind == "union_tag_invalid":
+        tag = error.get("ctx", {}).get("tag")
+        return f"{_where(loc)}.type: source type {tag!r} is not supported by this version (supported: git)"
+    if kind == "union_tag_not_found":
+        return f"{_where(loc)}: missing 'type' (one of: git)"
+    msg = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    given = error.get("input")
+    shown = f" (got {given!r})" if given is not None and not isinstance(given, dict | list) else ""
+    return f"{_where(loc)}: {msg}{shown}"
+
+
+def parse_config(data: Any, *, origin: str = CONFIG_NAME, base: Path | None = None) -> Config:
+    """Validate parsed YAML; relative paths are resolved against base (the file's folder)."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping of keys at the top level, got {type(data).__name__}")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = [_explain(e) for e in exc.errors()]
+        more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+        raise ConfigError(f"{origin}: {problems[0]}{more}") from exc
+    if base is not None:
+        workspace = (base / config.workspace).resolve()
+        warehouse = (base / config.warehouse).resolve() if config.warehouse else None
+        sources = [s.model_copy(update={"path": str((base / Path(s.path).expanduser()).resolve())}) if s.path else s
+                   for s in config.sources]  # fmt: skip
+        config = config.model_copy(update={"workspace": workspace, "warehouse": warehouse, "sources": sources})
+    from ingestion.excludes import ExcludeError, Excludes
+
+    try:
+        Excludes.build(config.excludes.paths, use_defaults=config.excludes.use_defaults)
+    except ExcludeError as exc:
+        raise ConfigError(f"{origin}: excludes.paths: {exc}") from exc
+    return config
+
+
+def load_config(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found; run `sprintproof init` to write one") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the configuration ({exc})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from exc
+    return parse_config(data, origin=str(path), base=path.parent.resolve())
+
+
+def sprintproof_home() -> Path:
+    return Path(os.environ.get(HOME_ENV) or Path.home() / ".sprintproof").expanduser()
+
+
+def demo_workspace() -> Path:
+    return sprintproof_home() / "demo"
+
+
+def find_config(explicit: Path | None = None) -> Path | None:
+    """--config FILE, then $SPRINTPROOF_CONFIG, then ./sprintproof.yaml, then the demo workspace."""
+    if explicit is not None:
+        if not explicit.exists():
+            raise ConfigError(f"{explicit}: configuration file not found (given with --config)")
+        return explicit
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        path = Path(from_env).expanduser()
+        if not path.exists():
+            raise ConfigError(f"{path}: configuration file not found (named by ${CONFIG_ENV})")
+        return path
+    local = Path.cwd() / CONFIG_NAME
+    if local.exists():
+        return local
+    demo = demo_workspace() / CONFIG_NAME
+    return demo if demo.exists() else None

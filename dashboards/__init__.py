@@ -1,0 +1,1 @@
+"""SprintProof dashboards: the Streamlit app, Plotly figure builders and the PDF board pack."""

@@ -1,0 +1,1 @@
+"""Data files shipped with the ingestion library (default path excludes)."""

@@ -1,0 +1,1 @@
+"""Versioned SQL migrations for the warehouse, applied in file-name order."""

@@ -1,0 +1,106 @@
+"""git-ai authorship notes (refs/notes/ai, Git AI Standard v3): per-commit AI and human line counts by tool."""
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import pygit2
+
+NOTES_REF = "refs/notes/ai"
+
+# git-ai's agent_id.tool values, mapped to the tool ids of the attribution catalogue.
+_TOOLS = {
+    "claude": "claude_code",
+    "claude-code": "claude_code",
+    "codex": "codex",
+    "cursor": "cursor",
+    "copilot": "copilot",
+    "github-copilot": "copilot",
+    "windsurf": "windsurf",
+    "gemini": "gemini",
+    "amp": "amp",
+    "droid": "factory",
+    "opencode": "opencode",
+    "devin": "devin",
+    "aider": "aider",
+    "jules": "jules",
+}
+_RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
+
+NoteRow = tuple[str, str, str | None, str | None, int, int, str]
+"""(sha, kind 'ai'|'human', tool, model, lines, files, schema_version)."""
+
+
+def _count_ranges(ranges: str) -> int:
+    total = 0
+    for part in ranges.split(","):
+        match = _RANGE.match(part.strip())
+        if match:
+            start = int(match[1])
+            end = int(match[2]) if match[2] else start
+            total += max(0, end - start + 1)
+    return total
+
+
+def parse_note(sha: str, text: str) -> list[NoteRow]:
+    """Rows for one authorship log; an unparseable note yields no rows rather than an error."""
+    head, sep, tail = text.partition("\n---\n")
+    if not sep:
+        if text.startswith("---\n"):
+            head, tail = "", text[4:]
+        else:
+            return []
+    try:
+        meta: dict[str, Any] = json.loads(tail)
+    except json.JSONDecodeError:
+        return []
+    schema = str(meta.get("schema_version", ""))
+    if not schema.startswith("authorship/"):
+        return []
+    sessions: dict[str, Any] = meta.get("sessions") or {}
+    prompts: dict[str, Any] = meta.get("prompts") or {}
+    lines: dict[tuple[str, str | None, str | None], int] = defaultdict(int)
+    files: dict[tuple[str, str | None, str | None], set[str]] = defaultdict(set)
+    current_file: str | None = None
+    for raw in head.splitlines():
+        if not raw.strip():
+            continue
+        if not raw.startswith(" "):
+            current_file = raw.strip().strip('"')
+            continue
+        key, _, ranges = raw.strip().partition(" ")
+        group = _classify(key, sessions, prompts)
+        if group is None or current_file is None:
+            continue
+        lines[group] += _count_ranges(ranges)
+        files[group].add(current_file)
+    return [(sha, kind, tool, model, count, len(files[(kind, tool, model)]), schema)
+            for (kind, tool, model), count in sorted(lines.items(), key=lambda kv: tuple(str(x) for x in kv[0]))]
+
+
+def _classify(key: str, sessions: dict[str, Any], prompts: dict[str, Any]) -> tuple[str, str | None, str | None] | None:
+    if key.startswith("h_"):
+        return ("human", None, None)
+    session_id = key.split("::", 1)[0]
+    agent = (sessions.get(session_id) or prompts.get(session_id) or {}).get("agent_id") or {}
+    tool = str(agent.get("tool") or "unknown").lower()
+    model = agent.get("model")
+    return ("ai", _TOOLS.get(tool, tool), str(model) if model else None)
+
+
+def iter_notes(repo: pygit2.Repository) -> Iterator[tuple[str, str]]:
+    try:
+        notes = repo.notes(NOTES_REF)
+    except (KeyError, pygit2.GitError):
+        return
+    for note in notes:
+        yield str(note.annotated_id), note.message
+
+
+def parse_notes(repo: pygit2.Repository) -> list[NoteRow]:
+    rows: list[NoteRow] = []
+    for sha, text in iter_notes(repo):
+        rows.extend(parse_note(sha, text))
+    return rows

@@ -1,0 +1,1 @@
+"""SprintProof metrics: Polars transforms from raw warehouse tables to per-sprint marts."""
