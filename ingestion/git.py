@@ -544,7 +544,7 @@ def _process_chunk(shas: Sequence[bytes], with_stats: bool = True) -> _Rows:
         complete = True
         if with_stats and len(parent_ids) <= 1:
             try:
-                old_tree = repo[parent_ids[0]].peel(pygit2.Tree).id.raw if parent_ids else None
+                old_tree = repo[parent_ids[0]].tree_id.raw if parent_ids else None  # type: ignore[union-attr]
             except KeyError:
                 old_tree = b""  # shallow boundary: the parent is not in this clone
             if old_tree == b"":
@@ -597,53 +597,73 @@ def _pr_number(subject: str, body: str) -> int | None:
 # --------------------------------------------------------------------------- graph walks
 
 
-def _walk(repo: pygit2.Repository, tips: Iterable[str], hide: Iterable[str] = (), *, first_parent: bool = False, order: SortMode = SortMode.NONE) -> Iterator[pygit2.Commit]:
-    walker: pygit2.Walker | None = None
-    for tip in tips:
-        if walker is None:
-            walker = repo.walk(pygit2.Oid(hex=tip), order)
-        else:
-            walker.push(pygit2.Oid(hex=tip))
-    if walker is None:
-        return iter(())
-    for old in hide:
-        with contextlib.suppress(KeyError, pygit2.GitError, ValueError):
-            walker.hide(pygit2.Oid(hex=old))
-    if first_parent:
-        walker.simplify_first_parent()
-    return iter(walker)
+@dataclass
+class _Graph:
+    """Every commit reachable from the tips, children before parents, with parent lists."""
+
+    order: list[str]
+    parents: dict[str, tuple[str, ...]]
+
+    def ancestors(self, tip: str | None, *, first_parent: bool = False) -> set[str]:
+        seen: set[str] = set()
+        stack = [tip] if tip else []
+        while stack:
+            sha = stack.pop()
+            if sha in seen or sha not in self.parents:
+                continue
+            seen.add(sha)
+            parents = self.parents[sha]
+            stack.extend(parents[:1] if first_parent else parents)
+        return seen
+
+    def flags(self, default_tip: str | None) -> pl.DataFrame:
+        """(sha, is_reachable, in_default_history, on_default_branch) for every reachable commit."""
+        history = self.ancestors(default_tip)
+        chain = self.ancestors(default_tip, first_parent=True)
+        return pl.DataFrame(
+            {
+                "sha": self.order,
+                "is_reachable": [True] * len(self.order),
+                "in_default_history": [s in history for s in self.order],
+                "on_default_branch": [s in chain for s in self.order],
+            },
+            schema={"sha": pl.String, "is_reachable": pl.Boolean, "in_default_history": pl.Boolean, "on_default_branch": pl.Boolean},
+        )
 
 
-def _reachability(repo: pygit2.Repository, tips: Sequence[str], default_tip: str | None) -> tuple[set[str], set[str], set[str]]:
-    """(reachable from any tip, reachable from the default tip, first-parent chain of the default tip)."""
+def _graph(repo: pygit2.Repository, tips: Sequence[str]) -> _Graph:
+    """One walk of the whole history: libgit2's topological walk, or a tolerant one for shallow clones."""
+    order: list[str] = []
+    parents: dict[str, tuple[str, ...]] = {}
+    if not tips:
+        return _Graph(order, parents)
     try:
-        reachable = {str(c.id) for c in _walk(repo, tips)}
-        history = {str(c.id) for c in _walk(repo, [default_tip])} if default_tip else set()
-        chain = {str(c.id) for c in _walk(repo, [default_tip], first_parent=True)} if default_tip else set()
+        walker = repo.walk(pygit2.Oid(hex=tips[0]), SortMode.TOPOLOGICAL)
+        for tip in tips[1:]:
+            walker.push(pygit2.Oid(hex=tip))
+        for commit in walker:
+            sha = str(commit.id)
+            order.append(sha)
+            parents[sha] = tuple(str(p) for p in commit.parent_ids)
+        return _Graph(order, parents)
     except (KeyError, pygit2.GitError):
-        # A shallow clone ends its walks at the boundary; libgit2 reports it as a missing object.
-        reachable, history, chain = _walk_tolerant(repo, tips), set(), set()
-        if default_tip:
-            history = _walk_tolerant(repo, [default_tip])
-            chain = _walk_tolerant(repo, [default_tip], first_parent=True)
-    return reachable, history, chain
-
-
-def _walk_tolerant(repo: pygit2.Repository, tips: Sequence[str], *, first_parent: bool = False) -> set[str]:
-    seen: set[str] = set()
-    stack = [t for t in tips]
+        pass  # a parent is missing (shallow clone): walk by hand and stop at the boundary
+    order.clear()
+    parents.clear()
+    stack = list(tips)
     while stack:
         sha = stack.pop()
-        if sha in seen:
+        if sha in parents:
             continue
         try:
             commit = repo[pygit2.Oid(hex=sha)]
         except KeyError:
             continue
-        seen.add(sha)
-        parents = commit.parent_ids[:1] if first_parent else commit.parent_ids  # type: ignore[union-attr]
-        stack.extend(str(p) for p in parents)
-    return seen
+        assert isinstance(commit, pygit2.Commit)
+        parents[sha] = tuple(str(p) for p in commit.parent_ids)
+        order.append(sha)
+        stack.extend(reversed(parents[sha]))
+    return _Graph(order, parents)
 
 
 # --------------------------------------------------------------------------- the ingest run
@@ -715,13 +735,11 @@ def _ingest(
     now = datetime.now(UTC)
     tips = sorted(set(commit_refs.values()))
     known = {row[0] for row in con.execute("SELECT sha FROM commits WHERE repo = ?", [name]).fetchall()}
-    hide = [s for s in set(stored_refs.values()) if s in known]
-    try:
-        new = [c.id.raw for c in _walk(repo, tips, hide, order=SortMode.TOPOLOGICAL) if str(c.id) not in known]
-    except (KeyError, pygit2.GitError):
-        new = [bytes.fromhex(s) for s in _walk_tolerant(repo, tips) if s not in known]
-    reach = _reachability(repo, tips, commit_refs.get(default_ref) if default_ref else None)
+    graph = _graph(repo, tips)
+    new = [bytes.fromhex(sha) for sha in graph.order if sha not in known]
     default_sha = commit_refs.get(default_ref) if default_ref else None
+    flags = graph.flags(default_sha)
+    del graph, known
     _upsert_repo(con, name, source, repo, default_ref, default_sha, excludes, ruleset, stored, now)
 
     total = len(new)
@@ -729,14 +747,14 @@ def _ingest(
         progress("commits", 0, total)
     chunks = [new[i : i + _CHUNK] for i in range(0, total, _CHUNK)]
     for rows in _run_chunks(repo.path, rules, chunks, workers):
-        added, files = _write_chunk(con, name, run_id, rows, reach, excludes, ruleset.version, path_hasher)
+        added, files = _write_chunk(con, name, run_id, rows, flags, excludes, ruleset.version, path_hasher)
         result.commits_added += added
         result.files_added += files
         result.commits_incomplete += rows.incomplete
         if progress:
             progress("commits", result.commits_added, total)
 
-    result.commits_updated += _update_reachability(con, name, reach)
+    result.commits_updated += _update_reachability(con, name, flags)
     if stored is not None and stored["excludes_hash"] != excludes.fingerprint:
         result.commits_updated += _reapply_excludes(con, name, excludes, path_hasher is not None, result)
     if stored is not None and stored["ruleset_version"] != ruleset.version:
@@ -830,10 +848,9 @@ _EVIDENCE_SCHEMA = {"subject_id": pl.String, "rule_id": pl.String, "field": pl.S
 
 
 def _write_chunk(
-    con: duckdb.DuckDBPyConnection, name: str, run_id: str, rows: _Rows, reach: tuple[set[str], set[str], set[str]],
+    con: duckdb.DuckDBPyConnection, name: str, run_id: str, rows: _Rows, flags: pl.DataFrame,
     excludes: Excludes, ruleset_version: str, path_hasher: Callable[[str], str] | None,
 ) -> tuple[int, int]:  # fmt: skip
-    reachable, history, chain = reach
     files = (
         pl.DataFrame(rows.files, schema=_FILES_SCHEMA)
         .with_columns(excludes.expr(pl.col("path")).alias("is_excluded"))
@@ -849,12 +866,11 @@ def _write_chunk(
     commits = (
         pl.DataFrame(rows.commits, schema=_COMMITS_SCHEMA)
         .join(per_commit, on="sha", how="left")
+        .join(flags, on="sha", how="left")
         .with_columns(
             pl.lit(name).alias("repo"),
             (pl.col("parent_count") > 1).alias("is_merge"),
-            pl.col("sha").is_in(list(chain)).alias("on_default_branch"),
-            pl.col("sha").is_in(list(history)).alias("in_default_history"),
-            pl.col("sha").is_in(list(reachable)).alias("is_reachable"),
+            *[pl.col(c).fill_null(False) for c in ("is_reachable", "in_default_history", "on_default_branch")],
             pl.from_epoch("author_time", "s").dt.replace_time_zone("UTC").alias("authored_at"),
             pl.from_epoch("commit_time", "s").dt.replace_time_zone("UTC").alias("committed_at"),
             # Incomplete commits keep their file count but no line totals: a partial sum would mislead.
@@ -897,23 +913,19 @@ def _write_chunk(
     return (int(inserted[0]) if inserted else 0), files.height
 
 
-def _update_reachability(con: duckdb.DuckDBPyConnection, name: str, reach: tuple[set[str], set[str], set[str]]) -> int:
-    reachable, history, chain = reach
-    flags = pl.DataFrame({"sha": list(reachable)}, schema={"sha": pl.String}).with_columns(
-        pl.col("sha").is_in(list(history)).alias("h"), pl.col("sha").is_in(list(chain)).alias("c")
-    )
+def _update_reachability(con: duckdb.DuckDBPyConnection, name: str, flags: pl.DataFrame) -> int:
+    """Bring the stored commits' graph flags in line with the current refs; returns rows changed."""
+    flags = flags.rename({"is_reachable": "r", "in_default_history": "h", "on_default_branch": "c"})
     con.register("_reach", flags)
     try:
         con.execute("BEGIN TRANSACTION")
         row = con.execute(
-            "UPDATE commits SET is_reachable = (r.sha IS NOT NULL), in_default_history = coalesce(r.h, false), "
-            "on_default_branch = coalesce(r.c, false) "
-            "FROM (SELECT c.sha, x.sha AS rsha, x.h, x.c FROM commits c LEFT JOIN _reach x USING (sha) "
-            "      WHERE c.repo = $repo) AS r(sha0, sha, h, c) "
-            "WHERE commits.repo = $repo AND commits.sha = r.sha0 AND ("
-            "  commits.is_reachable IS DISTINCT FROM (r.sha IS NOT NULL) OR "
-            "  commits.in_default_history IS DISTINCT FROM coalesce(r.h, false) OR "
-            "  commits.on_default_branch IS DISTINCT FROM coalesce(r.c, false))",
+            "UPDATE commits SET is_reachable = f.r, in_default_history = f.h, on_default_branch = f.c "
+            "FROM (SELECT c.sha, coalesce(x.r, false) AS r, coalesce(x.h, false) AS h, coalesce(x.c, false) AS c "
+            "      FROM commits c LEFT JOIN _reach x USING (sha) WHERE c.repo = $repo) AS f "
+            "WHERE commits.repo = $repo AND commits.sha = f.sha AND ("
+            "  commits.is_reachable IS DISTINCT FROM f.r OR commits.in_default_history IS DISTINCT FROM f.h "
+            "  OR commits.on_default_branch IS DISTINCT FROM f.c)",
             {"repo": name},
         ).fetchall()[0]
         con.execute("COMMIT")

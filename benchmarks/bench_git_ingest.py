@@ -1,0 +1,124 @@
+"""Benchmark: full git ingest against `git log --numstat --no-renames`, then a no-op re-ingest, with peak memory.
+
+Usage: python benchmarks/bench_git_ingest.py PATH_TO_REPO [--workers N] [--keep DIR]
+
+Both sides see the same refs (the branches and tags SprintProof walks) and a warm page cache.
+Prints the times, the ratio (bar: <= 1.0), the no-op time (bar: <= 1 s) and the peak proportional
+memory (PSS) of the ingest process tree (bar: <= 1 GB).
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pygit2
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ingestion.git import read_refs  # noqa: E402
+from ingestion.notes import NOTES_REF  # noqa: E402
+
+
+def _peak_rss(proc: subprocess.Popen[bytes], samples: list[int]) -> None:
+    """Poll the process tree's total proportional set size (PSS) until it ends.
+
+    PSS splits shared pages (the memory-mapped pack file every worker reads) between the
+    processes that map them, so the sum is the tree's real footprint; a sum of RSS counts the
+    same pack pages once per worker.
+    """
+    try:
+        parent = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            total = 0
+            for p in [parent, *parent.children(recursive=True)]:
+                try:
+                    total += p.memory_full_info().pss
+                except psutil.Error:
+                    pass
+            samples.append(total)
+            time.sleep(0.1)
+    except psutil.Error:
+        pass
+
+
+def _timed(cmd: list[str], **kwargs: object) -> tuple[float, int, subprocess.CompletedProcess[bytes] | None]:
+    samples: list[int] = [0]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs)  # type: ignore[call-overload]
+    watcher = threading.Thread(target=_peak_rss, args=(proc, samples), daemon=True)
+    watcher.start()
+    _, stderr = proc.communicate()
+    elapsed = time.perf_counter() - start
+    watcher.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:3])} ... failed ({proc.returncode}): {stderr.decode(errors='replace')[-2000:]}")
+    return elapsed, max(samples), None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("repo", type=Path)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="keep the warehouse in this folder")
+    args = parser.parse_args()
+    repo_path = args.repo.resolve()
+    repo = pygit2.Repository(str(repo_path))
+    tips = sorted({sha for ref, sha in read_refs(repo).items() if ref != NOTES_REF})
+    commits = int(subprocess.run(["git", "-C", str(repo_path), "rev-list", "--count", *tips], capture_output=True, text=True, check=True).stdout)
+    print(f"repository: {repo_path}  ({commits} commits from {len(tips)} tips; {os.cpu_count()} cores)")
+
+    for pack in Path(repo.path, "objects", "pack").glob("*.pack"):
+        with pack.open("rb") as fh:  # warm the page cache for both contenders
+            while fh.read(1 << 24):
+                pass
+
+    git_seconds, git_rss, _ = _timed(["git", "-C", str(repo_path), "log", "--numstat", "--no-renames", *tips])
+    print(f"git log --numstat --no-renames: {git_seconds:8.2f} s   peak PSS {git_rss / 2**20:7.0f} MiB")
+
+    workdir = Path(args.keep or tempfile.mkdtemp(prefix="sprintproof-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    warehouse = workdir / "bench.duckdb"
+    for stale in (warehouse, Path(f"{warehouse}.wal")):
+        stale.unlink(missing_ok=True)
+    cli = [sys.executable, "-m", "dagster_project", "ingest", "--repo", str(repo_path), "--warehouse", str(warehouse)]
+    if args.workers:
+        cli += ["--workers", str(args.workers)]
+    env = {**os.environ, "SPRINTPROOF_CONFIG": "", "PYTHONPATH": str(ROOT)}
+    full_seconds, full_rss, _ = _timed(cli, cwd=workdir, env=env)
+    print(f"sprintproof ingest (full):      {full_seconds:8.2f} s   peak PSS {full_rss / 2**20:7.0f} MiB (process tree)")
+    ratio = full_seconds / git_seconds
+    print(f"ratio sprintproof / git:        {ratio:8.2f}     (bar <= 1.00: {'met' if ratio <= 1.0 else 'NOT met'})")
+
+    noop_seconds, noop_rss, _ = _timed(cli, cwd=workdir, env=env)
+    inner = subprocess.run(
+        [sys.executable, "-c", _NOOP_PROBE, str(repo_path), str(warehouse)], capture_output=True, text=True, env=env, check=True
+    ).stdout.strip()
+    print(f"no-op re-ingest (whole CLI):    {noop_seconds:8.2f} s   peak PSS {noop_rss / 2**20:7.0f} MiB")
+    print(f"no-op re-ingest (ingest call):  {float(inner):8.2f} s   (bar <= 1 s: {'met' if float(inner) <= 1.0 else 'NOT met'})")
+    print(f"peak memory bar <= 1024 MiB:    {'met' if full_rss <= 2**30 else 'NOT met'}")
+    print(f"warehouse: {warehouse} ({warehouse.stat().st_size / 2**20:.0f} MiB)")
+
+
+_NOOP_PROBE = """
+import sys, time
+from pathlib import Path
+from ingestion.excludes import Excludes
+from ingestion.git import GitSource, RulesSpec, ingest_repository
+from ingestion.warehouse import connect
+start = time.perf_counter()
+with connect(sys.argv[2]) as con:
+    result = ingest_repository(con, GitSource(location=sys.argv[1]), mirrors_dir=Path(sys.argv[2]).parent / "mirrors",
+                               excludes=Excludes.build(), rules=RulesSpec())
+assert result.status == "noop", result.status
+print(time.perf_counter() - start)
+"""
+
+if __name__ == "__main__":
+    main()

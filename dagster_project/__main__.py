@@ -1,0 +1,5 @@
+"""Entry point for `python -m dagster_project`: the sprintproof CLI."""
+
+from dagster_project.cli import main
+
+main()
