@@ -19,6 +19,7 @@ import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from dagster_project.config import CONFIG_NAME, Config, ConfigError, demo_workspace, find_config, load_config, parse_config
 from ingestion import __version__
@@ -49,6 +50,15 @@ err = Console(stderr=True)
 
 USER_ERRORS = (ConfigError, WarehouseError, GitSourceError, RuleError, ExcludeError)
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="Configuration file (default: $SPRINTPROOF_CONFIG, ./sprintproof.yaml, then the demo workspace).", dir_okay=False)]  # fmt: skip
+
+
+def _error(message: str) -> None:
+    """One line on stderr, however long: scripts and log readers match on it."""
+    err.print(Text.assemble(("error:", "red"), " ", message), highlight=False, soft_wrap=True)
+
+
+def _warn(message: str) -> None:
+    err.print(Text.assemble(("warning:", "yellow"), " ", message), highlight=False, soft_wrap=True)
 
 
 class UserError(Exception):
@@ -127,6 +137,7 @@ def init(
     if path.exists() and not force:
         raise UserError(f"{path}: already exists; pass --force to overwrite it")
     template = Path(__file__).parent / "templates" / CONFIG_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(template.read_text(encoding="utf-8"), encoding="utf-8")
     out.print(f"Wrote {path}. Edit its sources, then run `sprintproof ingest`.")
 
@@ -170,14 +181,14 @@ def run_ingest(s: Settings, sources: list[GitSource], path: Path, workers: int |
                                                workers=workers or s.config.ingest.workers, path_hasher=hasher,
                                                progress=progress)  # fmt: skip
             except GitSourceError as exc:
-                err.print(f"[red]error:[/red] {exc}", highlight=False)
+                _error(str(exc))
                 results.append(str(exc))
                 continue
             results.append(result)
             verb = "unchanged" if result.status == "noop" else f"+{result.commits_added} commits"
             out.print(f"{result.repo}: {verb} ({result.commits_total} stored) in {result.seconds:.1f}s", highlight=False)
             for warning in result.warnings:
-                err.print(f"[yellow]warning:[/yellow] {result.repo}: {warning}", highlight=False)
+                _warn(f"{result.repo}: {warning}")
     return results
 
 
@@ -205,8 +216,8 @@ def attribute(
                 git_repo = open_source(GitSource(location=local_path), s.config.mirrors_dir)
             except GitSourceError:
                 git_repo = None
-                err.print(f"[yellow]warning:[/yellow] {name}: {local_path} is gone; re-attributing from stored subjects and "
-                          "trailers only (body markers cannot be re-read)", highlight=False)  # fmt: skip
+                _warn(f"{name}: {local_path} is gone; re-attributing from stored subjects and trailers only "
+                      "(body markers cannot be re-read)")  # fmt: skip
             run_id = str(uuid.uuid4())
             start_run(con, run_id, "attribution", name, ruleset.version)
             with _progress() as progress:
@@ -328,10 +339,10 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except (UserError, *USER_ERRORS) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        _error(" ".join(str(exc).split()))
         sys.exit(2)
     except duckdb.Error as exc:
-        err.print(f"[red]error:[/red] warehouse: {str(exc).splitlines()[0]}", highlight=False, soft_wrap=True)
+        _error(f"warehouse: {str(exc).splitlines()[0]}")
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -1,6 +1,7 @@
 """sprintproof.yaml: the configuration model, its validation with precise errors, and where it is found."""
 
 import os
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -48,12 +49,22 @@ class ExcludesConfig(_Model):
 
 class RuleConfig(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    field: str
+    field: Literal["trailer", "body", "subject", "author", "committer", "branch", "pr_author", "label", "pr_body", "pr_title"]
     pattern: str
     tool: str = Field(pattern=r"^[a-z0-9_]+$")
     mode: Literal["agent", "assisted", "review", "bot"]
     confidence: float = Field(ge=0.0, le=1.0)
     description: str = ""
+
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern, re.IGNORECASE | re.MULTILINE)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc})") from None
+        return pattern
 
 
 class AttributionConfig(_Model):
@@ -147,8 +158,8 @@ def _where(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("git",) or part.startswith(("function-", "tagged-union")):
-            continue  # pydantic's union tags are noise to a reader
+        elif part in ("git", "str", "int", "float", "bool") or part[:1].isupper() or part.startswith(("function-", "tagged-union")):
+            continue  # pydantic's union members and tags are noise to a reader
         else:
             out += f".{part}" if out else str(part)
     return out or "(top level)"
@@ -170,7 +181,8 @@ def _explain(error: Any) -> str:
         return f"{_where(loc)}: missing 'type' (one of: git)"
     msg = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     given = error.get("input")
-    shown = f" (got {given!r})" if given is not None and not isinstance(given, dict | list) else ""
+    secret_like = key.endswith("_env")  # someone may paste the secret itself here: never echo it
+    shown = f" (got {given!r})" if given is not None and not isinstance(given, dict | list) and not secret_like else ""
     return f"{_where(loc)}: {msg}{shown}"
 
 
@@ -187,17 +199,26 @@ def parse_config(data: Any, *, origin: str = CONFIG_NAME, base: Path | None = No
         more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
         raise ConfigError(f"{origin}: {problems[0]}{more}") from exc
     if base is not None:
-        workspace = (base / config.workspace).resolve()
-        warehouse = (base / config.warehouse).resolve() if config.warehouse else None
+        workspace = (base / config.workspace.expanduser()).resolve()
+        warehouse = (base / config.warehouse.expanduser()).resolve() if config.warehouse else None
         sources = [s.model_copy(update={"path": str((base / Path(s.path).expanduser()).resolve())}) if s.path else s
                    for s in config.sources]  # fmt: skip
         config = config.model_copy(update={"workspace": workspace, "warehouse": warehouse, "sources": sources})
+    from ingestion.attribution import RuleError, RuleSet
     from ingestion.excludes import ExcludeError, Excludes
 
     try:
         Excludes.build(config.excludes.paths, use_defaults=config.excludes.use_defaults)
     except ExcludeError as exc:
         raise ConfigError(f"{origin}: excludes.paths: {exc}") from exc
+    attribution = config.attribution
+    try:
+        RuleSet.load(custom_rules=[r.model_dump() for r in attribution.rules], disabled=attribution.disable,
+                     min_confidence=attribution.min_confidence)  # fmt: skip
+    except RuleError as exc:
+        unknown = [d for d in attribution.disable if d in str(exc)]
+        where = "attribution.disable" if unknown else "attribution.rules"
+        raise ConfigError(f"{origin}: {where}: {exc}") from exc
     return config
 
 

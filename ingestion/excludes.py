@@ -28,7 +28,7 @@ def _to_regex(pattern: str) -> tuple[str, bool]:
     except Exception as exc:  # pathspec raises several types for malformed globs
         raise ExcludeError(f"exclude pattern {pattern!r} is not a valid .gitignore-style glob: {exc}") from exc
     if regex is None or include is None:
-        raise ExcludeError(f"exclude pattern {pattern!r} matches nothing (empty or a comment)")
+        raise ExcludeError(f"exclude pattern {pattern!r} matches nothing (empty, a comment, or an unclosed '[')")
     # Named groups cannot repeat inside one alternation, and Polars' regex engine needs none.
     return regex.replace("(?P<ps_d>/)", "/"), include
 

@@ -1,13 +1,9 @@
 """Git ingestion with pygit2: commits, per-file line counts, trailers and AI attribution into the warehouse.
 
-Reads metadata only. Blobs are read transiently to count lines; no content, diff text or message body
-beyond the subject and the parsed trailers is kept.
-
-Speed: libgit2's generic tree iterator costs about half a millisecond per commit on a repository
-with a wide root tree, so trees are compared here by parsing their raw entries (cached per tree id)
-and only the entries that differ are visited; line counts come from libgit2's xdiff on the two blobs.
-Commits are split into contiguous chunks handled by worker processes while the parent process walks
-reachability and writes finished chunks, each in its own transaction.
+Reads metadata only: blobs are read transiently to count lines; no content, diff text or message
+body beyond the subject and the parsed trailers is kept. One walk of the commit graph gives the
+new commits and the reachability flags; the new commits are read in contiguous chunks by worker
+processes (`ingestion.gitscan`) and written in batches, each in one transaction.
 """
 
 import contextlib
@@ -17,12 +13,10 @@ import os
 import re
 import time
 import uuid
-from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import accumulate
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,11 +24,20 @@ from typing import Any
 import duckdb
 import polars as pl
 import pygit2
-from pygit2.enums import ObjectType, SortMode
+from pygit2.enums import SortMode
 
 from ingestion import __version__
-from ingestion.attribution import RuleSet, Signals, branch_from_merge_subject, parse_trailers, split_message
+from ingestion.attribution import RuleSet, Signals, parse_trailers, split_message
 from ingestion.excludes import Excludes
+from ingestion.gitscan import (
+    EVIDENCE_COLUMNS,
+    RulesSpec,
+    ScanRows,
+    configure_libgit2,
+    decode_text,
+    init_worker,
+    scan_commits,
+)
 from ingestion.notes import NOTES_REF, parse_notes
 from ingestion.warehouse import one, scalar
 
@@ -43,17 +46,9 @@ Progress = Callable[[str, int, int], None]
 
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
 _CREDENTIALS = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", re.IGNORECASE)
-_TREE_ENTRY = re.compile(rb"([^\x00]*)\x00(.{20})", re.DOTALL)
-_PR_SQUASH = re.compile(r"\(#(\d+)\)\s*$")
-_PR_MERGE = re.compile(r"^Merge pull request #(\d+) from ")
-_MR_MERGE = re.compile(r"^See merge request [^\s!]+!(\d+)\s*$", re.MULTILINE)
-_REVERTS = re.compile(r"^This reverts commit ([0-9a-f]{40})", re.MULTILINE)
-_DIR_MODE = b"40000"
-_GITLINK_MODE = b"160000"
-_FORCE_TEXT = pygit2.enums.DiffOption.FORCE_TEXT
-_BINARY_SNIFF = 8000  # git's buffer_is_binary looks for a NUL in the first 8000 bytes
 _WORKER_THRESHOLD = 1500  # below this many new commits, forking workers costs more than it saves
-_CHUNK = 800
+_CHUNK = 2000
+_BATCH = 20_000  # commits per write transaction
 
 
 class GitSourceError(Exception):
@@ -71,7 +66,7 @@ class GitSource:
 
     @property
     def is_remote(self) -> bool:
-        return bool(_URL.match(self.location)) and not self.location.startswith("file://")
+        return bool(_URL.match(self.location))
 
     @property
     def repo_name(self) -> str:
@@ -83,18 +78,6 @@ class GitSource:
     @property
     def public_location(self) -> str:
         return _CREDENTIALS.sub(r"\1", self.location)
-
-
-@dataclass(frozen=True)
-class RulesSpec:
-    """How to build the attribution rule set; plain data so worker processes can rebuild it."""
-
-    custom_rules: tuple[Mapping[str, Any], ...] = ()
-    disabled: tuple[str, ...] = ()
-    min_confidence: float = 0.5
-
-    def load(self) -> RuleSet:
-        return RuleSet.load(custom_rules=self.custom_rules, disabled=self.disabled, min_confidence=self.min_confidence)
 
 
 @dataclass
@@ -111,20 +94,6 @@ class IngestResult:
     seconds: float = 0.0
 
 
-def configure_libgit2() -> None:
-    """Process-wide libgit2 settings for read-heavy scanning.
-
-    Object hashes are not re-verified on read (git does not either; it is a large share of the
-    time), and trees and small blobs stay in libgit2's object cache so that the parent side of the
-    next commit's diff is usually a cache hit.
-    """
-    pygit2.settings.enable_strict_hash_verification(False)
-    pygit2.settings.cache_max_size(256 * 1024 * 1024)
-    pygit2.settings.cache_object_limit(ObjectType.TREE, 4 * 1024 * 1024)
-    pygit2.settings.cache_object_limit(ObjectType.COMMIT, 64 * 1024)
-    pygit2.settings.cache_object_limit(ObjectType.BLOB, 1024 * 1024)
-
-
 # --------------------------------------------------------------------------- repository access
 
 
@@ -132,8 +101,7 @@ def open_source(source: GitSource, mirrors_dir: Path, *, progress: Progress | No
     """Open a local repository, or mirror a remote one into mirrors_dir and fetch it incrementally."""
     if source.is_remote:
         return _mirror(source, mirrors_dir, progress)
-    location = source.location.removeprefix("file://")
-    path = Path(location).expanduser()
+    path = Path(source.location).expanduser()
     if not path.exists():
         raise GitSourceError(f"{source.location}: no such path; give a local git repository or a remote URL")
     found = pygit2.discover_repository(str(path))
@@ -171,8 +139,9 @@ def _mirror(source: GitSource, mirrors_dir: Path, progress: Progress | None) -> 
         remote.fetch(_MIRROR_REFSPECS[:2], callbacks=callbacks, prune=pygit2.enums.FetchPrune.PRUNE)
     with contextlib.suppress(pygit2.GitError, KeyError):
         for head in remote.list_heads(callbacks=callbacks):
-            if getattr(head, "name", None) == "HEAD" and getattr(head, "symref_target", None):
-                repo.set_head(head.symref_target)
+            target = getattr(head, "symref_target", None)
+            if getattr(head, "name", None) == "HEAD" and isinstance(target, str) and target:
+                repo.set_head(target)
     return repo
 
 
@@ -241,362 +210,6 @@ def _branches(refs: Mapping[str, str]) -> list[str]:
 # --------------------------------------------------------------------------- per-commit extraction (workers)
 
 
-def _decode(raw: bytes, encoding: str | None) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    if encoding:
-        with contextlib.suppress(LookupError, UnicodeDecodeError):
-            return raw.decode(encoding)
-    return raw.decode("latin-1")
-
-
-def _count_lines(data: bytes) -> int:
-    if not data:
-        return 0
-    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-
-
-class _TreeDiffer:
-    """Compares two trees by their raw entries, visiting only the part that differs.
-
-    A tree is cached as its raw bytes plus the offsets where its entries start. Two versions of a
-    tree share a common prefix and suffix of whole entries; those are found with slice compares and
-    only the window between them is parsed. The other version's offsets are derived from the
-    known ones, so a wide root tree is parsed once per history instead of twice per commit.
-    """
-
-    _CACHE_LIMIT = 2048
-
-    def __init__(self, repo: pygit2.Repository) -> None:
-        self._odb = repo.odb
-        self._cache: dict[bytes, tuple[bytes, list[int] | None]] = {}
-
-    def _read(self, oid: bytes) -> tuple[bytes, list[int] | None]:
-        found = self._cache.get(oid)
-        if found is None:
-            _, data = self._odb.read(pygit2.Oid(raw=oid))
-            found = (data, None)
-            self._store(oid, found)
-        return found
-
-    def _store(self, oid: bytes, value: tuple[bytes, list[int] | None]) -> None:
-        if len(self._cache) >= self._CACHE_LIMIT:
-            self._cache.clear()  # the next commits need only the latest few trees
-        self._cache[oid] = value
-
-    def _full(self, oid: bytes) -> tuple[bytes, list[int], list[tuple[bytes, bytes]]]:
-        data, offsets = self._read(oid)
-        entries = _TREE_ENTRY.findall(data)
-        if offsets is None:
-            offsets = list(accumulate((len(m) + 21 for m, _ in entries), initial=0))
-            self._store(oid, (data, offsets))
-        return data, offsets, entries
-
-    def _windows(self, old: bytes, new: bytes) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
-        """Entries of the differing window of each side (the rest is byte-identical)."""
-        a, a_offsets = self._read(old)
-        b, b_offsets = self._read(new)
-        if a_offsets is None and b_offsets is None:
-            a, a_offsets, _ = self._full(old)
-        swapped = a_offsets is None
-        if swapped:
-            a, b, a_offsets, old, new = b, a, b_offsets, new, old
-        assert a_offsets is not None
-        start = a_offsets[bisect_right(a_offsets, _common_prefix(a, b)) - 1]
-        tail = _common_suffix(a, b, min(len(a), len(b)) - start)
-        last = bisect_left(a_offsets, len(a) - tail)
-        a_end = a_offsets[last]
-        shift = len(b) - len(a)
-        a_win = _TREE_ENTRY.findall(a, start, a_end)
-        b_win = _TREE_ENTRY.findall(b, start, a_end + shift)
-        b_lengths = [len(m) + 21 for m, _ in b_win]
-        if sum(b_lengths) != a_end + shift - start:
-            # The other side's entries do not line up with the shared tail (a name that contains
-            # "<mode> "); fall back to comparing whole trees.
-            _, _, a_win = self._full(old)
-            b_win = _TREE_ENTRY.findall(b)
-        elif self._cache.get(new, (b, None))[1] is None:
-            middle = list(accumulate(b_lengths, initial=start))[:-1]
-            self._store(new, (b, a_offsets[: bisect_left(a_offsets, start)] + middle + [x + shift for x in a_offsets[last:]]))
-        return (b_win, a_win) if swapped else (a_win, b_win)
-
-    def diff(self, old: bytes | None, new: bytes | None, prefix: bytes = b"") -> list[tuple[bytes, bytes | None, bytes | None, bytes | None, bytes | None]]:
-        """Changed files as (path, old_mode, old_oid, new_mode, new_oid)."""
-        out: list[tuple[bytes, bytes | None, bytes | None, bytes | None, bytes | None]] = []
-        self._diff(old, new, prefix, out)
-        return out
-
-    def _diff(self, old: bytes | None, new: bytes | None, prefix: bytes, out: list[Any]) -> None:
-        if old and new:
-            a_entries, b_entries = self._windows(old, new)
-        else:
-            a_entries = self._full(old)[2] if old else []
-            b_entries = self._full(new)[2] if new else []
-        a, b = set(a_entries), set(b_entries)
-        olds: dict[bytes, tuple[bytes, bytes]] = {}
-        news: dict[bytes, tuple[bytes, bytes]] = {}
-        for modename, oid in a - b:
-            mode, _, name = modename.partition(b" ")
-            olds[name] = (mode, oid)
-        for modename, oid in b - a:
-            mode, _, name = modename.partition(b" ")
-            news[name] = (mode, oid)
-        for name in sorted(olds.keys() | news.keys()):
-            o = olds.get(name)
-            n = news.get(name)
-            path = prefix + name
-            o_tree = o is not None and o[0] == _DIR_MODE
-            n_tree = n is not None and n[0] == _DIR_MODE
-            if o_tree or n_tree:
-                self._diff(o[1] if o_tree and o else None, n[1] if n_tree and n else None, path + b"/", out)
-                if o_tree:
-                    o = None
-                if n_tree:
-                    n = None
-                if o is None and n is None:
-                    continue
-            out.append((path, o[0] if o else None, o[1] if o else None, n[0] if n else None, n[1] if n else None))
-
-
-def _common_prefix(a: bytes, b: bytes) -> int:
-    """Length of the common head, found by galloping slice compares (memcmp speed)."""
-    limit = min(len(a), len(b))
-    lo, hi, step = 0, 0, 256
-    while lo < limit:
-        hi = min(lo + step, limit)
-        if a[lo:hi] != b[lo:hi]:
-            break
-        lo, step = hi, step * 2
-    else:
-        return limit
-    while hi - lo > 32:
-        mid = (lo + hi) // 2
-        if a[lo:mid] == b[lo:mid]:
-            lo = mid
-        else:
-            hi = mid
-    while lo < hi and a[lo] == b[lo]:
-        lo += 1
-    return lo
-
-
-def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
-    """Length of the common tail, at most limit bytes."""
-    la, lb = len(a), len(b)
-    done, upto, step = 0, 0, 256
-    while done < limit:
-        upto = min(done + step, limit)
-        if a[la - upto : la - done] != b[lb - upto : lb - done]:
-            break
-        done, step = upto, step * 2
-    else:
-        return max(limit, 0)
-    while upto - done > 32:
-        mid = (done + upto) // 2
-        if a[la - mid : la - done] == b[lb - mid : lb - done]:
-            done = mid
-        else:
-            upto = mid
-    while done < upto and a[la - done - 1] == b[lb - done - 1]:
-        done += 1
-    return done
-
-
-@dataclass
-class _Worker:
-    repo: pygit2.Repository
-    mailmap: pygit2.Mailmap
-    rules: RuleSet
-    differ: _TreeDiffer
-    identities: dict[tuple[bytes, bytes, str | None], tuple[str, str, str, str]] = field(default_factory=dict)
-
-    def identity(self, sig: pygit2.Signature, encoding: str | None) -> tuple[str, str, str, str]:
-        key = (sig.raw_name, sig.raw_email, encoding)
-        found = self.identities.get(key)
-        if found is None:
-            name = _decode(sig.raw_name, encoding)
-            email = _decode(sig.raw_email, encoding)
-            try:
-                canonical_name, canonical_email = self.mailmap.resolve(name, email)
-            except (pygit2.GitError, ValueError):
-                canonical_name, canonical_email = name, email
-            found = (name, email, canonical_name, canonical_email)
-            self.identities[key] = found
-        return found
-
-
-_WORKER: _Worker | None = None
-
-
-def _init_worker(path: str, rules: RulesSpec) -> None:
-    global _WORKER
-    configure_libgit2()
-    repo = pygit2.Repository(path)
-    try:
-        mailmap = pygit2.Mailmap.from_repository(repo)
-    except pygit2.GitError:
-        mailmap = pygit2.Mailmap()
-    _WORKER = _Worker(repo=repo, mailmap=mailmap, rules=rules.load(), differ=_TreeDiffer(repo))
-
-
-def _blob(repo: pygit2.Repository, oid: bytes | None) -> pygit2.Blob | None:
-    if oid is None:
-        return None
-    obj = repo[pygit2.Oid(raw=oid)]
-    if not isinstance(obj, pygit2.Blob):
-        raise KeyError(oid)
-    return obj
-
-
-def _looks_binary(blob: pygit2.Blob | None) -> bool:
-    # git's buffer_is_binary: a NUL in the first 8000 bytes (libgit2's is_binary uses another rule).
-    return blob is not None and bytes(memoryview(blob)[:_BINARY_SNIFF]).find(b"\x00") >= 0
-
-
-def _numstat(repo: pygit2.Repository, change: tuple[bytes, bytes | None, bytes | None, bytes | None, bytes | None]) -> tuple[str, int | None, int | None, bool, bool]:
-    """(change type, added, deleted, is_binary, complete) for one changed path, as git --numstat counts."""
-    _, old_mode, old_oid, new_mode, new_oid = change
-    kind = "A" if old_oid is None else "D" if new_oid is None else "M"
-    if kind == "M" and old_mode != new_mode and (old_mode == b"120000") != (new_mode == b"120000"):
-        kind = "T"
-    if old_mode == _GITLINK_MODE or new_mode == _GITLINK_MODE:
-        # git shows a submodule move as one "Subproject commit" line replaced.
-        return kind, int(new_oid is not None), int(old_oid is not None), False, True
-    if old_oid == new_oid:
-        return kind, 0, 0, False, True
-    try:
-        old = _blob(repo, old_oid)
-        new = _blob(repo, new_oid)
-    except KeyError:
-        return kind, None, None, False, False  # partial clone or corrupt store: blob not here
-    if _looks_binary(old) or _looks_binary(new):
-        return kind, None, None, True, True
-    if old is None or old.size == 0:
-        return kind, _count_lines(new.data) if new is not None else 0, 0, False, True
-    if new is None or new.size == 0:
-        return kind, 0, _count_lines(old.data), False, True
-    # Whole blobs, no trimming: xdiff's heuristics look at the whole file, and git feeds it whole.
-    patch = pygit2.Patch.create_from(old, new, context_lines=0, interhunk_lines=0, flag=_FORCE_TEXT)
-    _, added, deleted = patch.line_stats
-    return kind, added, deleted, False, True
-
-
-@dataclass
-class _Rows:
-    """Column lists for one chunk of commits (cheap to pickle between processes)."""
-
-    commits: dict[str, list[Any]]
-    files: dict[str, list[Any]]
-    trailers: dict[str, list[Any]]
-    evidence: dict[str, list[Any]]
-    incomplete: int = 0
-
-
-_COMMIT_COLUMNS = (
-    "sha", "parent_count", "first_parent_sha", "author_name", "author_email", "author_canonical_name",
-    "author_canonical_email", "author_time", "author_tz_offset_min", "committer_name", "committer_email",
-    "committer_canonical_name", "committer_canonical_email", "commit_time", "committer_tz_offset_min", "subject",
-    "trailer_count", "pr_number", "source_branch", "is_revert", "reverted_sha", "stats_complete",
-    "ai_tool", "ai_mode", "ai_confidence",
-)  # fmt: skip
-_FILE_COLUMNS = ("sha", "path", "change", "added", "deleted", "is_binary")
-_TRAILER_COLUMNS = ("sha", "position", "key", "value")
-_EVIDENCE_COLUMNS = ("subject_id", "rule_id", "field", "matched", "tool", "mode", "confidence")
-
-
-def _process_chunk(shas: Sequence[bytes], with_stats: bool = True) -> _Rows:
-    worker = _WORKER
-    assert worker is not None, "worker not initialised"
-    repo = worker.repo
-    commits: dict[str, list[Any]] = {c: [] for c in _COMMIT_COLUMNS}
-    files: dict[str, list[Any]] = {c: [] for c in _FILE_COLUMNS}
-    trailers: dict[str, list[Any]] = {c: [] for c in _TRAILER_COLUMNS}
-    evidence: dict[str, list[Any]] = {c: [] for c in _EVIDENCE_COLUMNS}
-    incomplete = 0
-    for raw in shas:
-        commit = repo[pygit2.Oid(raw=raw)]
-        assert isinstance(commit, pygit2.Commit)
-        sha = str(commit.id)
-        encoding = commit.message_encoding
-        author = worker.identity(commit.author, encoding)
-        committer = worker.identity(commit.committer, encoding)
-        message = _decode(commit.raw_message, encoding)
-        subject, body = split_message(message)
-        parsed = parse_trailers(message)
-        parent_ids = commit.parent_ids
-        pr_number = _pr_number(subject, body)
-        branch = branch_from_merge_subject(subject)
-        reverted = _REVERTS.search(body) if subject.startswith("Revert ") else None
-        authored_at = datetime.fromtimestamp(commit.author.time, UTC)
-        result = worker.rules.attribute(
-            Signals(
-                subject=subject,
-                body=body,
-                trailers=parsed,
-                authors=(f"{author[0]} <{author[1]}>", f"{author[2]} <{author[3]}>"),
-                committers=(f"{committer[0]} <{committer[1]}>", f"{committer[2]} <{committer[3]}>"),
-                branch=branch,
-                when=authored_at,
-            )
-        )
-        complete = True
-        if with_stats and len(parent_ids) <= 1:
-            try:
-                old_tree = repo[parent_ids[0]].tree_id.raw if parent_ids else None  # type: ignore[union-attr]
-            except KeyError:
-                old_tree = b""  # shallow boundary: the parent is not in this clone
-            if old_tree == b"":
-                complete = False
-            else:
-                try:
-                    changes = worker.differ.diff(old_tree, commit.tree_id.raw)
-                except KeyError:
-                    changes, complete = [], False
-                for change in changes:
-                    kind, added, deleted, binary, ok = _numstat(repo, change)
-                    complete = complete and ok
-                    files["sha"].append(sha)
-                    files["path"].append(change[0].decode("utf-8", "replace"))
-                    files["change"].append(kind)
-                    files["added"].append(added)
-                    files["deleted"].append(deleted)
-                    files["is_binary"].append(binary)
-        if not complete:
-            incomplete += 1
-        for position, (key, value) in enumerate(parsed):
-            trailers["sha"].append(sha)
-            trailers["position"].append(position)
-            trailers["key"].append(key.lower())
-            trailers["value"].append(value)
-        for ev in result.evidence:
-            evidence["subject_id"].append(sha)
-            evidence["rule_id"].append(ev.rule_id)
-            evidence["field"].append(ev.field)
-            evidence["matched"].append(ev.matched)
-            evidence["tool"].append(ev.tool)
-            evidence["mode"].append(ev.mode)
-            evidence["confidence"].append(ev.confidence)
-        values = (
-            sha, len(parent_ids), str(parent_ids[0]) if parent_ids else None, *author, commit.author.time,
-            commit.author.offset, *committer, commit.committer.time, commit.committer.offset, subject, len(parsed),
-            pr_number, branch, reverted is not None, reverted[1] if reverted else None, complete,
-            result.tool, result.mode, result.confidence,
-        )  # fmt: skip
-        for column, value in zip(_COMMIT_COLUMNS, values, strict=True):
-            commits[column].append(value)
-    return _Rows(commits, files, trailers, evidence, incomplete)
-
-
-def _pr_number(subject: str, body: str) -> int | None:
-    match = _PR_SQUASH.search(subject) or _PR_MERGE.match(subject) or _MR_MERGE.search(body)
-    return int(match[1]) if match else None
-
-
-# --------------------------------------------------------------------------- graph walks
-
-
 @dataclass
 class _Graph:
     """Every commit reachable from the tips, children before parents, with parent lists."""
@@ -656,13 +269,13 @@ def _graph(repo: pygit2.Repository, tips: Sequence[str]) -> _Graph:
         if sha in parents:
             continue
         try:
-            commit = repo[pygit2.Oid(hex=sha)]
+            found = repo[pygit2.Oid(hex=sha)].peel(pygit2.Commit)
         except KeyError:
             continue
-        assert isinstance(commit, pygit2.Commit)
-        parents[sha] = tuple(str(p) for p in commit.parent_ids)
+        ids = tuple(str(p) for p in found.parent_ids)
+        parents[sha] = ids
         order.append(sha)
-        stack.extend(reversed(parents[sha]))
+        stack.extend(reversed(ids))
     return _Graph(order, parents)
 
 
@@ -746,13 +359,18 @@ def _ingest(
     if progress:
         progress("commits", 0, total)
     chunks = [new[i : i + _CHUNK] for i in range(0, total, _CHUNK)]
+    # Chunks are merged into batches before writing: DuckDB's per-statement cost would otherwise
+    # compete with the workers for the same cores.
+    batch: ScanRows | None = None
     for rows in _run_chunks(repo.path, rules, chunks, workers):
-        added, files = _write_chunk(con, name, run_id, rows, flags, excludes, ruleset.version, path_hasher)
-        result.commits_added += added
-        result.files_added += files
-        result.commits_incomplete += rows.incomplete
+        batch = rows if batch is None else batch.extend(rows)
+        if len(batch.commits["sha"]) >= _BATCH:
+            _write_batch(con, name, run_id, batch, flags, excludes, ruleset.version, path_hasher, result)
+            batch = None
         if progress:
-            progress("commits", result.commits_added, total)
+            progress("commits", result.commits_added + (len(batch.commits["sha"]) if batch else 0), total)
+    if batch is not None:
+        _write_batch(con, name, run_id, batch, flags, excludes, ruleset.version, path_hasher, result)
 
     result.commits_updated += _update_reachability(con, name, flags)
     if stored is not None and stored["excludes_hash"] != excludes.fingerprint:
@@ -778,27 +396,27 @@ def _ingest(
     return result
 
 
-def _run_chunks(path: str, rules: RulesSpec, chunks: list[list[bytes]], workers: int | None) -> Iterator[_Rows]:
+def _run_chunks(path: str, rules: RulesSpec, chunks: list[list[bytes]], workers: int | None) -> Iterator[ScanRows]:
     total = sum(len(c) for c in chunks)
     n = workers if workers is not None else min(os.cpu_count() or 1, 4)
     if n <= 1 or total < _WORKER_THRESHOLD:
-        _init_worker(path, rules)
+        init_worker(path, rules)
         for chunk in chunks:
-            yield _process_chunk(chunk)
+            yield scan_commits(chunk)
         return
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=_init_worker, initargs=(path, rules)) as pool:
-        pending: deque[Future[_Rows]] = deque()
+    with ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=init_worker, initargs=(path, rules)) as pool:
+        pending: deque[Future[ScanRows]] = deque()
         queue = iter(chunks)
         for chunk in queue:
-            pending.append(pool.submit(_process_chunk, chunk))
+            pending.append(pool.submit(scan_commits, chunk))
             if len(pending) >= 2 * n:
                 break
         while pending:
             rows = pending.popleft().result()
             nxt = next(queue, None)
             if nxt is not None:
-                pending.append(pool.submit(_process_chunk, nxt))
+                pending.append(pool.submit(scan_commits, nxt))
             yield rows
 
 
@@ -847,10 +465,15 @@ _TRAILERS_SCHEMA = {"sha": pl.String, "position": pl.Int16, "key": pl.String, "v
 _EVIDENCE_SCHEMA = {"subject_id": pl.String, "rule_id": pl.String, "field": pl.String, "matched": pl.String, "tool": pl.String, "mode": pl.String, "confidence": pl.Float64}  # fmt: skip
 
 
-def _write_chunk(
-    con: duckdb.DuckDBPyConnection, name: str, run_id: str, rows: _Rows, flags: pl.DataFrame,
-    excludes: Excludes, ruleset_version: str, path_hasher: Callable[[str], str] | None,
-) -> tuple[int, int]:  # fmt: skip
+def _write_batch(
+    con: duckdb.DuckDBPyConnection, name: str, run_id: str, rows: ScanRows, flags: pl.DataFrame, excludes: Excludes,
+    ruleset_version: str, path_hasher: Callable[[str], str] | None, result: IngestResult,
+) -> None:  # fmt: skip
+    """Write one batch of scanned commits with their files, trailers and evidence in one transaction.
+
+    The commits are new by construction (the walk left out stored ones); the primary key on
+    commits refuses a duplicate rather than storing it twice.
+    """
     files = (
         pl.DataFrame(rows.files, schema=_FILES_SCHEMA)
         .with_columns(excludes.expr(pl.col("path")).alias("is_excluded"))
@@ -891,26 +514,20 @@ def _write_chunk(
         pl.lit("commit").alias("subject_kind"), pl.lit(name).alias("repo"),
         pl.lit(ruleset_version).alias("ruleset_version"), pl.lit(run_id).alias("run_id"),
     )  # fmt: skip
+    tables = {"commits": commits, "commit_files": files, "commit_trailers": trailers, "ai_evidence": evidence}
     con.execute("BEGIN TRANSACTION")
     try:
-        # Anti-joins make the write idempotent even if a killed run already stored part of this chunk.
-        con.register("_new_commits", commits)
-        con.register("_new_files", files)
-        con.register("_new_trailers", trailers)
-        con.register("_new_evidence", evidence)
-        fresh = "(SELECT sha FROM _new_commits EXCEPT SELECT sha FROM commits WHERE repo = $repo)"
-        con.execute(f"INSERT INTO commit_files BY NAME SELECT * FROM _new_files WHERE sha IN {fresh}", {"repo": name})
-        con.execute(f"INSERT INTO commit_trailers BY NAME SELECT * FROM _new_trailers WHERE sha IN {fresh}", {"repo": name})
-        con.execute(f"INSERT INTO ai_evidence BY NAME SELECT * FROM _new_evidence WHERE subject_id IN {fresh}", {"repo": name})
-        inserted = one(con, f"INSERT INTO commits BY NAME SELECT * FROM _new_commits WHERE sha IN {fresh}", {"repo": name})
+        for table, frame in tables.items():
+            con.register("_batch", frame)
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
+            con.unregister("_batch")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    finally:
-        for view in ("_new_commits", "_new_files", "_new_trailers", "_new_evidence"):
-            con.unregister(view)
-    return (int(inserted[0]) if inserted else 0), files.height
+    result.commits_added += commits.height
+    result.files_added += files.height
+    result.commits_incomplete += rows.incomplete
 
 
 def _update_reachability(con: duckdb.DuckDBPyConnection, name: str, flags: pl.DataFrame) -> int:
@@ -990,7 +607,7 @@ def reattribute(
     ).pl()
     stored_trailers = {row["sha"]: [(t["key"], t["value"]) for t in row["t"]] for row in trailer_rows.iter_rows(named=True)}
     updates: list[tuple[str, str | None, str | None, float | None]] = []
-    evidence: dict[str, list[Any]] = {c: [] for c in _EVIDENCE_COLUMNS}
+    evidence: dict[str, list[Any]] = {c: [] for c in EVIDENCE_COLUMNS}
     total = stored.height
     for i, row in enumerate(stored.iter_rows(named=True)):
         sha = row["sha"]
@@ -999,7 +616,7 @@ def reattribute(
             with contextlib.suppress(KeyError, ValueError):
                 commit = repo[pygit2.Oid(hex=sha)]
                 assert isinstance(commit, pygit2.Commit)
-                message = _decode(commit.raw_message, commit.message_encoding)
+                message = decode_text(commit.raw_message, commit.message_encoding)
                 subject, body = split_message(message)
                 trailers = parse_trailers(message)
         result = ruleset.attribute(
@@ -1013,7 +630,7 @@ def reattribute(
         if (result.tool, result.mode, result.confidence) != (row["ai_tool"], row["ai_mode"], row["ai_confidence"]):
             updates.append((sha, result.tool, result.mode, result.confidence))
         for ev in result.evidence:
-            for column, value in zip(_EVIDENCE_COLUMNS, (sha, ev.rule_id, ev.field, ev.matched, ev.tool, ev.mode, ev.confidence), strict=True):
+            for column, value in zip(EVIDENCE_COLUMNS, (sha, ev.rule_id, ev.field, ev.matched, ev.tool, ev.mode, ev.confidence), strict=True):
                 evidence[column].append(value)
         if progress and i % 5000 == 0:
             progress("attribution", i, total)

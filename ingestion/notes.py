@@ -92,7 +92,7 @@ def _classify(key: str, sessions: dict[str, Any], prompts: dict[str, Any]) -> tu
 
 def iter_notes(repo: pygit2.Repository) -> Iterator[tuple[str, str]]:
     try:
-        notes = repo.notes(NOTES_REF)
+        notes = repo.notes(NOTES_REF)  # pyright: ignore[reportCallIssue]  (the stub omits the ref argument)
     except (KeyError, pygit2.GitError):
         return
     for note in notes:

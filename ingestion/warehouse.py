@@ -127,6 +127,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
 def require_current(con: duckdb.DuckDBPyConnection, path: Path | str) -> None:
     """Refuse to work on a warehouse whose schema is behind this code (readers never migrate)."""
     version = schema_version(con)
+    if version > latest_version():
+        raise WarehouseError(
+            f"{path}: schema version {version} is newer than this SprintProof ({latest_version()}); upgrade SprintProof"
+        )
     if version != latest_version():
         raise WarehouseError(
             f"{path}: schema version {version}, expected {latest_version()}; run `sprintproof migrate`"

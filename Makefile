@@ -1,0 +1,40 @@
+# The two commands of the README: `make demo` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint typecheck unit bench clean
+
+setup: $(STAMP)
+
+# A virtual environment from the system Python with the project (editable) and its dev group.
+$(STAMP): pyproject.toml
+	@command -v git >/dev/null || { echo "installing git"; apt-get update -qq && apt-get install -y -qq git; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet -e . --group dev
+	@touch $@
+
+# Build the demo organisation, ingest it, print what the warehouse holds.
+demo: setup
+	$(BIN)/sprintproof demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/pyright
+
+unit: setup
+	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
+
+test: lint typecheck unit
+
+# Benchmarks need a large repository: make bench REPO=/path/to/git.git
+bench: setup
+	$(BIN)/python benchmarks/bench_git_ingest.py $(REPO)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
