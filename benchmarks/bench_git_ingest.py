@@ -76,7 +76,9 @@ def _timed(cmd: list[str], **kwargs: object) -> tuple[float, _Tree]:
     elapsed = time.perf_counter() - start
     watcher.join()
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[:3])} ... failed ({proc.returncode}): {stderr.decode(errors='replace')[-2000:]}")
+        raise SystemExit(
+            f"{' '.join(cmd[:3])} ... failed ({proc.returncode}): {stderr.decode(errors='replace')[-2000:]}"
+        )
     return elapsed, seen
 
 
@@ -85,7 +87,7 @@ def _mib(n: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("repo", type=Path)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--keep", type=Path, default=None, help="keep the warehouse in this folder")
@@ -93,39 +95,71 @@ def main() -> None:
     repo_path = args.repo.resolve()
     repo = pygit2.Repository(str(repo_path))
     tips = sorted({sha for ref, sha in read_refs(repo).items() if ref != NOTES_REF})
-    commits = int(subprocess.run(["git", "-C", str(repo_path), "rev-list", "--count", *tips], capture_output=True, text=True, check=True).stdout)
-    print(f"repository: {repo_path}  ({commits} commits from {len(tips)} tips; {os.cpu_count()} cores)")
+    commits = int(
+        subprocess.run(
+            ["git", "-C", str(repo_path), "rev-list", "--count", *tips],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    print(
+        f"repository: {repo_path}  ({commits} commits from {len(tips)} tips; {os.cpu_count()} cores)"
+    )
 
     for pack in Path(repo.path, "objects", "pack").glob("*.pack"):
         with pack.open("rb") as fh:  # warm the page cache for both contenders
             while fh.read(1 << 24):
                 pass
 
-    git_seconds, git = _timed(["git", "-C", str(repo_path), "log", "--numstat", "--no-renames", *tips])
-    print(f"git log --numstat --no-renames: {git_seconds:8.2f} s   peak PSS {_mib(git.peak)}   CPU {sum(git.cpu.values()):6.1f} s")
+    git_seconds, git = _timed(
+        ["git", "-C", str(repo_path), "log", "--numstat", "--no-renames", *tips]
+    )
+    print(
+        f"git log --numstat --no-renames: {git_seconds:8.2f} s   peak PSS {_mib(git.peak)}   CPU {sum(git.cpu.values()):6.1f} s"
+    )
 
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="sprintproof-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     warehouse = workdir / "bench.duckdb"
     for stale in (warehouse, Path(f"{warehouse}.wal")):
         stale.unlink(missing_ok=True)
-    cli = [sys.executable, "-m", "dagster_project", "ingest", "--repo", str(repo_path), "--warehouse", str(warehouse)]
+    cli = [
+        sys.executable,
+        "-m",
+        "dagster_project",
+        "ingest",
+        "--repo",
+        str(repo_path),
+        "--warehouse",
+        str(warehouse),
+    ]
     if args.workers:
         cli += ["--workers", str(args.workers)]
     env = {**os.environ, "SPRINTPROOF_CONFIG": "", "PYTHONPATH": str(ROOT)}
     full_seconds, full = _timed(cli, cwd=workdir, env=env)
-    print(f"sprintproof ingest (full):      {full_seconds:8.2f} s   peak PSS {_mib(full.peak)}   CPU {sum(full.cpu.values()):6.1f} s (process tree)")
+    print(
+        f"sprintproof ingest (full):      {full_seconds:8.2f} s   peak PSS {_mib(full.peak)}   CPU {sum(full.cpu.values()):6.1f} s (process tree)"
+    )
     for pid, (name, pss) in sorted(full.per_process.items()):
         print(f"    pid {pid:<7} peak PSS {_mib(pss)}   CPU {full.cpu.get(pid, 0):6.1f} s   {name}")
     ratio = full_seconds / git_seconds
-    print(f"ratio sprintproof / git:        {ratio:8.2f}     (bar <= 1.00: {'met' if ratio <= 1.0 else 'NOT met'})")
+    print(
+        f"ratio sprintproof / git:        {ratio:8.2f}     (bar <= 1.00: {'met' if ratio <= 1.0 else 'NOT met'})"
+    )
 
     noop_seconds, noop = _timed(cli, cwd=workdir, env=env)
     inner = subprocess.run(
-        [sys.executable, "-c", _NOOP_PROBE, str(repo_path), str(warehouse)], capture_output=True, text=True, env=env, check=True
+        [sys.executable, "-c", _NOOP_PROBE, str(repo_path), str(warehouse)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     ).stdout.strip()
     print(f"no-op re-ingest (whole CLI):    {noop_seconds:8.2f} s   peak PSS {_mib(noop.peak)}")
-    print(f"no-op re-ingest (ingest call):  {float(inner):8.2f} s   (bar <= 1 s: {'met' if float(inner) <= 1.0 else 'NOT met'})")
+    print(
+        f"no-op re-ingest (ingest call):  {float(inner):8.2f} s   (bar <= 1 s: {'met' if float(inner) <= 1.0 else 'NOT met'})"
+    )
     print(f"peak memory bar <= 1024 MiB:    {'met' if full.peak <= 2**30 else 'NOT met'}")
     print(f"warehouse: {warehouse} ({warehouse.stat().st_size / 2**20:.0f} MiB)")
 

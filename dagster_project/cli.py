@@ -21,7 +21,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from dagster_project.config import CONFIG_NAME, Config, ConfigError, demo_workspace, find_config, load_config, parse_config
+from dagster_project.config import (
+    CONFIG_NAME,
+    Config,
+    ConfigError,
+    demo_workspace,
+    find_config,
+    load_config,
+    parse_config,
+)
 from ingestion import __version__
 from ingestion.attribution import RuleError
 from ingestion.excludes import ExcludeError, Excludes
@@ -79,11 +87,15 @@ class Settings:
     def rules(self) -> RulesSpec:
         a = self.config.attribution
         return RulesSpec(
-            custom_rules=tuple(r.model_dump() for r in a.rules), disabled=tuple(a.disable), min_confidence=a.min_confidence
+            custom_rules=tuple(r.model_dump() for r in a.rules),
+            disabled=tuple(a.disable),
+            min_confidence=a.min_confidence,
         )
 
     def excludes(self) -> Excludes:
-        return Excludes.build(self.config.excludes.paths, use_defaults=self.config.excludes.use_defaults)
+        return Excludes.build(
+            self.config.excludes.paths, use_defaults=self.config.excludes.use_defaults
+        )
 
     def path_hasher(self) -> Callable[[str], str] | None:
         privacy = self.config.privacy
@@ -91,7 +103,9 @@ class Settings:
             return None
         key = os.environ.get(privacy.path_hash_key_env or "")
         if not key:
-            raise UserError(f"privacy.hash_paths is on but ${privacy.path_hash_key_env} is not set; export the key")
+            raise UserError(
+                f"privacy.hash_paths is on but ${privacy.path_hash_key_env} is not set; export the key"
+            )
         secret = key.encode()
         return lambda p: hmac.new(secret, p.encode(), hashlib.sha256).hexdigest()[:32]
 
@@ -123,14 +137,19 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
 
 def _sources(s: Settings, repos: list[str]) -> list[GitSource]:
     if repos:
-        return [GitSource(location=r if "://" in r or "@" in r else str(Path(r).expanduser().resolve())) for r in repos]
+        return [
+            GitSource(location=r if "://" in r or "@" in r else str(Path(r).expanduser().resolve()))
+            for r in repos
+        ]
     return [GitSource(location=src.url or src.path or "", name=src.name, default_branch=src.default_branch,
                       token_env=src.token_env) for src in s.config.sources]  # fmt: skip
 
 
 @app.command()
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the configuration.")] = Path(CONFIG_NAME),
+    path: Annotated[Path, typer.Argument(help="Where to write the configuration.")] = Path(
+        CONFIG_NAME
+    ),
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented sprintproof.yaml to start from."""
@@ -143,33 +162,52 @@ def init(
 
 
 @app.command("migrate")
-def migrate_cmd(config: ConfigOption = None, warehouse: Annotated[Path | None, typer.Option(help="Warehouse file.")] = None) -> None:
+def migrate_cmd(
+    config: ConfigOption = None,
+    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file.")] = None,
+) -> None:
     """Apply pending warehouse migrations."""
     path = warehouse or settings(config).warehouse
     with connect(path) as con:
         applied = migrate(con)
-    out.print(f"{path}: " + (f"applied migrations {', '.join(map(str, applied))}" if applied else "schema is current"))
+    out.print(
+        f"{path}: "
+        + (f"applied migrations {', '.join(map(str, applied))}" if applied else "schema is current")
+    )
 
 
 @app.command()
 def ingest(
     config: ConfigOption = None,
-    repo: Annotated[list[str] | None, typer.Option("--repo", help="A repository path or URL (repeatable); replaces the configured sources.")] = None,
-    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file (default: from the configuration).")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, max=64, help="Processes for line counting.")] = None,
+    repo: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--repo", help="A repository path or URL (repeatable); replaces the configured sources."
+        ),
+    ] = None,
+    warehouse: Annotated[
+        Path | None, typer.Option(help="Warehouse file (default: from the configuration).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Processes for line counting.")
+    ] = None,
 ) -> None:
     """Bring the warehouse up to date with every configured source (incremental)."""
     s = settings(config)
     sources = _sources(s, repo or [])
     if not sources:
-        raise UserError("nothing to ingest: the configuration has no sources; add one or pass --repo PATH_OR_URL")
+        raise UserError(
+            "nothing to ingest: the configuration has no sources; add one or pass --repo PATH_OR_URL"
+        )
     results = run_ingest(s, sources, warehouse or s.warehouse, workers)
     failed = [r for r in results if isinstance(r, str)]
     if failed:
         raise typer.Exit(2)
 
 
-def run_ingest(s: Settings, sources: list[GitSource], path: Path, workers: int | None) -> list[IngestResult | str]:
+def run_ingest(
+    s: Settings, sources: list[GitSource], path: Path, workers: int | None
+) -> list[IngestResult | str]:
     excludes, rules, hasher = s.excludes(), s.rules(), s.path_hasher()
     results: list[IngestResult | str] = []
     with connect(path) as con:
@@ -186,7 +224,10 @@ def run_ingest(s: Settings, sources: list[GitSource], path: Path, workers: int |
                 continue
             results.append(result)
             verb = "unchanged" if result.status == "noop" else f"+{result.commits_added} commits"
-            out.print(f"{result.repo}: {verb} ({result.commits_total} stored) in {result.seconds:.1f}s", highlight=False)
+            out.print(
+                f"{result.repo}: {verb} ({result.commits_total} stored) in {result.seconds:.1f}s",
+                highlight=False,
+            )
             for warning in result.warnings:
                 _warn(f"{result.repo}: {warning}")
     return results
@@ -195,7 +236,10 @@ def run_ingest(s: Settings, sources: list[GitSource], path: Path, workers: int |
 @app.command()
 def attribute(
     config: ConfigOption = None,
-    repo: Annotated[list[str] | None, typer.Option("--repo", help="Only these repositories (names as in status).")] = None,
+    repo: Annotated[
+        list[str] | None,
+        typer.Option("--repo", help="Only these repositories (names as in status)."),
+    ] = None,
     warehouse: Annotated[Path | None, typer.Option(help="Warehouse file.")] = None,
 ) -> None:
     """Re-apply the attribution rules (catalogue + configuration) to every stored commit."""
@@ -208,7 +252,9 @@ def attribute(
         names = {name for name, _ in stored}
         unknown = sorted(set(repo or []) - names)
         if unknown:
-            raise UserError(f"{path}: no repository named {', '.join(unknown)}; known: {', '.join(sorted(names)) or 'none'}")
+            raise UserError(
+                f"{path}: no repository named {', '.join(unknown)}; known: {', '.join(sorted(names)) or 'none'}"
+            )
         for name, local_path in stored:
             if repo and name not in repo:
                 continue
@@ -222,8 +268,16 @@ def attribute(
             start_run(con, run_id, "attribution", name, ruleset.version)
             with _progress() as progress:
                 changed = reattribute(con, name, git_repo, ruleset, run_id, progress=progress)
-            finish_run(con, run_id, "ok", result=IngestResult(repo=name, run_id=run_id, status="ok", commits_updated=changed))
-            out.print(f"{name}: rules {ruleset.version}; {changed} commits changed attribution", highlight=False)
+            finish_run(
+                con,
+                run_id,
+                "ok",
+                result=IngestResult(repo=name, run_id=run_id, status="ok", commits_updated=changed),
+            )
+            out.print(
+                f"{name}: rules {ruleset.version}; {changed} commits changed attribution",
+                highlight=False,
+            )
 
 
 STATUS_SQL = """
@@ -253,7 +307,10 @@ def _pct(part: int, whole: int) -> str:
 
 
 @app.command()
-def status(config: ConfigOption = None, warehouse: Annotated[Path | None, typer.Option(help="Warehouse file.")] = None) -> None:
+def status(
+    config: ConfigOption = None,
+    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file.")] = None,
+) -> None:
     """What the warehouse holds: repositories, commits, last runs and the detected AI share so far."""
     s = settings(config)
     path = warehouse or s.warehouse
@@ -267,16 +324,52 @@ def status(config: ConfigOption = None, warehouse: Annotated[Path | None, typer.
     source = f" ({s.path})" if s.path else ""
     out.print(f"[bold]{s.config.organisation}[/bold] — warehouse {path}{source}", highlight=False)
     if not rows:
-        out.print("No repositories yet: run `sprintproof ingest --repo PATH` or `sprintproof demo`.")
+        out.print(
+            "No repositories yet: run `sprintproof ingest --repo PATH` or `sprintproof demo`."
+        )
         return
-    table = Table("repository", "commits", "default branch", "AI commits", "agent commits", "AI lines", "last run")
+    table = Table(
+        "repository",
+        "commits",
+        "default branch",
+        "AI commits",
+        "agent commits",
+        "AI lines",
+        "last run",
+    )
     totals = [0, 0, 0, 0, 0]
-    for repo, commits, default, unreachable, work, ai, agent, lines, ai_lines, last_run, last_status in rows:
-        totals = [totals[0] + commits, totals[1] + work, totals[2] + ai, totals[3] + agent, totals[4] + lines]
+    for (
+        repo,
+        commits,
+        default,
+        unreachable,
+        work,
+        ai,
+        agent,
+        lines,
+        ai_lines,
+        last_run,
+        last_status,
+    ) in rows:
+        totals = [
+            totals[0] + commits,
+            totals[1] + work,
+            totals[2] + ai,
+            totals[3] + agent,
+            totals[4] + lines,
+        ]
         totals.append(0)
         when = f"{last_run:%Y-%m-%d %H:%M} UTC ({last_status})" if last_run else "never"
         note = f" ({unreachable} rewritten)" if unreachable else ""
-        table.add_row(repo, f"{commits}{note}", str(default), _pct(ai, work), _pct(agent, work), _pct(ai_lines, lines), when)
+        table.add_row(
+            repo,
+            f"{commits}{note}",
+            str(default),
+            _pct(ai, work),
+            _pct(agent, work),
+            _pct(ai_lines, lines),
+            when,
+        )
     out.print(table)
     all_work = sum(r[4] for r in rows)
     all_ai = sum(r[5] for r in rows)
@@ -292,10 +385,18 @@ def status(config: ConfigOption = None, warehouse: Annotated[Path | None, typer.
 
 @app.command()
 def demo(
-    workspace: Annotated[Path | None, typer.Option(help="Where to build it (default: $SPRINTPROOF_HOME/demo).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same organisation.")] = 7,
-    end: Annotated[str, typer.Option(help="Last day of the generated history (YYYY-MM-DD).")] = "2026-11-20",
-    workers: Annotated[int | None, typer.Option(min=1, max=64, help="Processes for line counting.")] = None,
+    workspace: Annotated[
+        Path | None, typer.Option(help="Where to build it (default: $SPRINTPROOF_HOME/demo).")
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives the same organisation.")
+    ] = 7,
+    end: Annotated[
+        str, typer.Option(help="Last day of the generated history (YYYY-MM-DD).")
+    ] = "2026-11-20",
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Processes for line counting.")
+    ] = None,
 ) -> None:
     """Build a realistic synthetic organisation, ingest it, and print a summary."""
     from ingestion.demo import build_demo
@@ -306,7 +407,9 @@ def demo(
     except ValueError:
         raise UserError(f"--end {end!r}: expected a date as YYYY-MM-DD") from None
     if root.exists() and any(root.iterdir()) and not (root / "data" / ".sprintproof-demo").exists():
-        raise UserError(f"{root}: exists and is not a SprintProof demo workspace; choose another --workspace")
+        raise UserError(
+            f"{root}: exists and is not a SprintProof demo workspace; choose another --workspace"
+        )
     warehouse = root / "workspace" / "warehouse.duckdb"
     for stale in (warehouse, warehouse.with_suffix(".duckdb.wal")):
         stale.unlink(missing_ok=True)  # the demo is rebuilt from scratch, deterministically
@@ -316,11 +419,18 @@ def demo(
     config = {
         "organisation": manifest.organisation,
         "workspace": "workspace",
-        "sources": [{"type": "git", "name": p.name.removesuffix(".git"), "path": str(p.relative_to(root))} for p in manifest.repos],
-        "teams": [
-            {"name": t.name, "ai_rollout": t.rollout_date.isoformat(), "members": list(t.members)} for t in manifest.teams
+        "sources": [
+            {"type": "git", "name": p.name.removesuffix(".git"), "path": str(p.relative_to(root))}
+            for p in manifest.repos
         ],
-        "sprints": {"length_days": manifest.sprint_length_days, "first_start": manifest.first_sprint_start.isoformat()},
+        "teams": [
+            {"name": t.name, "ai_rollout": t.rollout_date.isoformat(), "members": list(t.members)}
+            for t in manifest.teams
+        ],
+        "sprints": {
+            "length_days": manifest.sprint_length_days,
+            "first_start": manifest.first_sprint_start.isoformat(),
+        },
     }
     header = ("# Demo organisation written by `sprintproof demo`; rebuilt on every run.\n"
               f"# Vendor-shaped PR and ticket exports: {manifest.github_dir} and {manifest.jira_dir}\n")  # fmt: skip
@@ -331,7 +441,9 @@ def demo(
     results = run_ingest(s, sources, s.warehouse, workers)
     if any(isinstance(r, str) for r in results):
         raise typer.Exit(2)
-    out.print(f"Configuration: {config_path}  (every sprintproof command now finds it when no other is given)")
+    out.print(
+        f"Configuration: {config_path}  (every sprintproof command now finds it when no other is given)"
+    )
     status(config=config_path)
 
 

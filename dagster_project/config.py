@@ -35,7 +35,9 @@ class GitSourceConfig(_Model):
     @model_validator(mode="after")
     def _one_location(self) -> "GitSourceConfig":
         if (self.path is None) == (self.url is None):
-            raise ValueError("give exactly one of 'path' (a local repository) or 'url' (a remote to mirror)")
+            raise ValueError(
+                "give exactly one of 'path' (a local repository) or 'url' (a remote to mirror)"
+            )
         return self
 
 
@@ -49,13 +51,23 @@ class ExcludesConfig(_Model):
 
 class RuleConfig(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    field: Literal["trailer", "body", "subject", "author", "committer", "branch", "pr_author", "label", "pr_body", "pr_title"]
+    field: Literal[
+        "trailer",
+        "body",
+        "subject",
+        "author",
+        "committer",
+        "branch",
+        "pr_author",
+        "label",
+        "pr_body",
+        "pr_title",
+    ]
     pattern: str
     tool: str = Field(pattern=r"^[a-z0-9_]+$")
     mode: Literal["agent", "assisted", "review", "bot"]
     confidence: float = Field(ge=0.0, le=1.0)
     description: str = ""
-
 
     @field_validator("pattern")
     @classmethod
@@ -109,7 +121,9 @@ class PrivacyConfig(_Model):
     @model_validator(mode="after")
     def _key_for_hashing(self) -> "PrivacyConfig":
         if self.hash_paths and not self.path_hash_key_env:
-            raise ValueError("hash_paths needs path_hash_key_env: the name of the environment variable holding the key")
+            raise ValueError(
+                "hash_paths needs path_hash_key_env: the name of the environment variable holding the key"
+            )
         return self
 
 
@@ -135,9 +149,13 @@ class Config(_Model):
     def _unique_names(cls, sources: list[GitSourceConfig]) -> list[GitSourceConfig]:
         seen: set[str] = set()
         for source in sources:
-            name = source.name or Path((source.path or source.url or "").rstrip("/")).name.removesuffix(".git")
+            name = source.name or Path(
+                (source.path or source.url or "").rstrip("/")
+            ).name.removesuffix(".git")
             if name in seen:
-                raise ValueError(f"two sources are named {name!r}; give one of them a distinct 'name'")
+                raise ValueError(
+                    f"two sources are named {name!r}; give one of them a distinct 'name'"
+                )
             seen.add(name)
         return sources
 
@@ -158,7 +176,11 @@ def _where(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("git", "str", "int", "float", "bool") or part[:1].isupper() or part.startswith(("function-", "tagged-union")):
+        elif (
+            part in ("git", "str", "int", "float", "bool")
+            or part[:1].isupper()
+            or part.startswith(("function-", "tagged-union"))
+        ):
             continue  # pydantic's union members and tags are noise to a reader
         else:
             out += f".{part}" if out else str(part)
@@ -182,7 +204,11 @@ def _explain(error: Any) -> str:
     msg = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     given = error.get("input")
     secret_like = key.endswith("_env")  # someone may paste the secret itself here: never echo it
-    shown = f" (got {given!r})" if given is not None and not isinstance(given, dict | list) and not secret_like else ""
+    shown = (
+        f" (got {given!r})"
+        if given is not None and not isinstance(given, dict | list) and not secret_like
+        else ""
+    )
     return f"{_where(loc)}: {msg}{shown}"
 
 
@@ -191,19 +217,27 @@ def parse_config(data: Any, *, origin: str = CONFIG_NAME, base: Path | None = No
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{origin}: expected a mapping of keys at the top level, got {type(data).__name__}")
+        raise ConfigError(
+            f"{origin}: expected a mapping of keys at the top level, got {type(data).__name__}"
+        )
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         problems = [_explain(e) for e in exc.errors()]
-        more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+        more = (
+            f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+            if len(problems) > 1
+            else ""
+        )
         raise ConfigError(f"{origin}: {problems[0]}{more}") from exc
     if base is not None:
         workspace = (base / config.workspace.expanduser()).resolve()
         warehouse = (base / config.warehouse.expanduser()).resolve() if config.warehouse else None
         sources = [s.model_copy(update={"path": str((base / Path(s.path).expanduser()).resolve())}) if s.path else s
                    for s in config.sources]  # fmt: skip
-        config = config.model_copy(update={"workspace": workspace, "warehouse": warehouse, "sources": sources})
+        config = config.model_copy(
+            update={"workspace": workspace, "warehouse": warehouse, "sources": sources}
+        )
     from ingestion.attribution import RuleError, RuleSet
     from ingestion.excludes import ExcludeError, Excludes
 
@@ -226,7 +260,9 @@ def load_config(path: Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: configuration file not found; run `sprintproof init` to write one") from None
+        raise ConfigError(
+            f"{path}: configuration file not found; run `sprintproof init` to write one"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the configuration ({exc})") from exc
     try:

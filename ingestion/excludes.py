@@ -17,7 +17,11 @@ class ExcludeError(ValueError):
 
 def default_patterns() -> list[str]:
     """The shipped defaults from ingestion/data/default_excludes.yaml, in file order."""
-    text = resources.files("ingestion.data").joinpath("default_excludes.yaml").read_text(encoding="utf-8")
+    text = (
+        resources.files("ingestion.data")
+        .joinpath("default_excludes.yaml")
+        .read_text(encoding="utf-8")
+    )
     data = yaml.safe_load(text)
     return [str(p) for key, group in data.items() if key != "version" for p in group]
 
@@ -26,9 +30,13 @@ def _to_regex(pattern: str) -> tuple[str, bool]:
     try:
         regex, include = GitIgnoreSpecPattern.pattern_to_regex(pattern)
     except Exception as exc:  # pathspec raises several types for malformed globs
-        raise ExcludeError(f"exclude pattern {pattern!r} is not a valid .gitignore-style glob: {exc}") from exc
+        raise ExcludeError(
+            f"exclude pattern {pattern!r} is not a valid .gitignore-style glob: {exc}"
+        ) from exc
     if regex is None or include is None:
-        raise ExcludeError(f"exclude pattern {pattern!r} matches nothing (empty, a comment, or an unclosed '[')")
+        raise ExcludeError(
+            f"exclude pattern {pattern!r} matches nothing (empty, a comment, or an unclosed '[')"
+        )
     # Named groups cannot repeat inside one alternation, and Polars' regex engine needs none.
     return regex.replace("(?P<ps_d>/)", "/"), include
 
@@ -41,7 +49,9 @@ class Excludes:
 
     @classmethod
     def build(cls, extra: Iterable[str] = (), *, use_defaults: bool = True) -> "Excludes":
-        patterns = (default_patterns() if use_defaults else []) + [p.strip() for p in extra if p.strip()]
+        patterns = (default_patterns() if use_defaults else []) + [
+            p.strip() for p in extra if p.strip()
+        ]
         excludes = cls(tuple(patterns))
         _ = excludes._groups  # compile now so bad patterns fail at configuration time
         return excludes

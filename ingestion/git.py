@@ -97,13 +97,17 @@ class IngestResult:
 # --------------------------------------------------------------------------- repository access
 
 
-def open_source(source: GitSource, mirrors_dir: Path, *, progress: Progress | None = None) -> pygit2.Repository:
+def open_source(
+    source: GitSource, mirrors_dir: Path, *, progress: Progress | None = None
+) -> pygit2.Repository:
     """Open a local repository, or mirror a remote one into mirrors_dir and fetch it incrementally."""
     if source.is_remote:
         return _mirror(source, mirrors_dir, progress)
     path = Path(source.location).expanduser()
     if not path.exists():
-        raise GitSourceError(f"{source.location}: no such path; give a local git repository or a remote URL")
+        raise GitSourceError(
+            f"{source.location}: no such path; give a local git repository or a remote URL"
+        )
     found = pygit2.discover_repository(str(path))
     if found is None:
         raise GitSourceError(f"{source.location}: not a git repository (no .git found)")
@@ -113,7 +117,11 @@ def open_source(source: GitSource, mirrors_dir: Path, *, progress: Progress | No
         raise GitSourceError(f"{source.location}: cannot open the repository: {exc}") from exc
 
 
-_MIRROR_REFSPECS = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", f"+{NOTES_REF}:{NOTES_REF}"]
+_MIRROR_REFSPECS = [
+    "+refs/heads/*:refs/heads/*",
+    "+refs/tags/*:refs/tags/*",
+    f"+{NOTES_REF}:{NOTES_REF}",
+]
 
 
 def _mirror(source: GitSource, mirrors_dir: Path, progress: Progress | None) -> pygit2.Repository:
@@ -148,13 +156,17 @@ def _mirror(source: GitSource, mirrors_dir: Path, progress: Progress | None) -> 
 def _callbacks(source: GitSource, progress: Progress | None) -> pygit2.RemoteCallbacks:
     token = os.environ.get(source.token_env) if source.token_env else None
     if source.token_env and not token:
-        raise GitSourceError(f"{source.public_location}: environment variable {source.token_env} is not set")
+        raise GitSourceError(
+            f"{source.public_location}: environment variable {source.token_env} is not set"
+        )
 
     class _Callbacks(pygit2.RemoteCallbacks):
         def credentials(self, url: str, username_from_url: str | None, allowed_types: Any) -> Any:
             if token:
                 return pygit2.UserPass(username_from_url or "x-access-token", token)
-            raise GitSourceError(f"{source.public_location}: the remote asks for credentials; set token_env")
+            raise GitSourceError(
+                f"{source.public_location}: the remote asks for credentials; set token_env"
+            )
 
         def transfer_progress(self, stats: Any) -> None:
             if progress:
@@ -167,7 +179,9 @@ def read_refs(repo: pygit2.Repository) -> dict[str, str]:
     """Branches, remote-tracking branches and tags peeled to commits, plus the git-ai notes ref."""
     refs: dict[str, str] = {}
     for name in repo.references:
-        if name.endswith("/HEAD") or not name.startswith(("refs/heads/", "refs/remotes/", "refs/tags/", NOTES_REF)):
+        if name.endswith("/HEAD") or not name.startswith(
+            ("refs/heads/", "refs/remotes/", "refs/tags/", NOTES_REF)
+        ):
             continue
         if name.startswith("refs/notes/") and name != NOTES_REF:
             continue
@@ -179,13 +193,21 @@ def read_refs(repo: pygit2.Repository) -> dict[str, str]:
     return refs
 
 
-def resolve_default_branch(repo: pygit2.Repository, refs: Mapping[str, str], configured: str | None) -> str | None:
+def resolve_default_branch(
+    repo: pygit2.Repository, refs: Mapping[str, str], configured: str | None
+) -> str | None:
     """The ref whose first-parent chain is 'the default branch'."""
     if configured:
-        for candidate in (configured, f"refs/heads/{configured}", f"refs/remotes/origin/{configured}"):
+        for candidate in (
+            configured,
+            f"refs/heads/{configured}",
+            f"refs/remotes/origin/{configured}",
+        ):
             if candidate in refs:
                 return candidate
-        raise GitSourceError(f"default branch {configured!r} not found; branches: {', '.join(_branches(refs))}")
+        raise GitSourceError(
+            f"default branch {configured!r} not found; branches: {', '.join(_branches(refs))}"
+        )
     with contextlib.suppress(KeyError, pygit2.GitError):
         target = repo.references["refs/remotes/origin/HEAD"].target
         if isinstance(target, str) and target in refs:
@@ -240,7 +262,12 @@ class _Graph:
                 "in_default_history": [s in history for s in self.order],
                 "on_default_branch": [s in chain for s in self.order],
             },
-            schema={"sha": pl.String, "is_reachable": pl.Boolean, "in_default_history": pl.Boolean, "on_default_branch": pl.Boolean},
+            schema={
+                "sha": pl.String,
+                "is_reachable": pl.Boolean,
+                "in_default_history": pl.Boolean,
+                "on_default_branch": pl.Boolean,
+            },
         )
 
 
@@ -301,7 +328,19 @@ def ingest_repository(
     ruleset = rules.load()
     start_run(con, run_id, "git", name, ruleset.version)
     try:
-        result = _ingest(con, source, name, run_id, mirrors_dir, excludes, rules, ruleset, workers, path_hasher, progress)
+        result = _ingest(
+            con,
+            source,
+            name,
+            run_id,
+            mirrors_dir,
+            excludes,
+            rules,
+            ruleset,
+            workers,
+            path_hasher,
+            progress,
+        )
     except BaseException as exc:
         finish_run(con, run_id, "failed", error=str(exc) or type(exc).__name__)
         raise
@@ -321,7 +360,9 @@ def _ingest(
     commit_refs = {r: s for r, s in refs.items() if r != NOTES_REF}
     default_ref = resolve_default_branch(repo, commit_refs, source.default_branch)
     stored = _stored_repo(con, name)
-    stored_refs = dict(con.execute("SELECT ref, sha FROM repo_refs WHERE repo = ?", [name]).fetchall())
+    stored_refs = dict(
+        con.execute("SELECT ref, sha FROM repo_refs WHERE repo = ?", [name]).fetchall()
+    )
     if stored and stored["local_path"] != repo.path.rstrip("/"):
         other = one(con, "SELECT source FROM repos WHERE repo = ?", [name])
         if other and other[0] != source.public_location:
@@ -337,7 +378,9 @@ def _ingest(
         and stored["default_branch"] == default_ref
     )
     if repo.is_shallow:
-        result.warnings.append("shallow clone: commits at the boundary have no line counts (stats_complete = false)")
+        result.warnings.append(
+            "shallow clone: commits at the boundary have no line counts (stats_complete = false)"
+        )
     if not commit_refs:
         result.warnings.append("no branches or tags: the repository is empty")
     if unchanged:
@@ -347,9 +390,19 @@ def _ingest(
 
     now = datetime.now(UTC)
     tips = sorted(set(commit_refs.values()))
-    known = {row[0] for row in con.execute("SELECT sha FROM commits WHERE repo = ?", [name]).fetchall()}
+    known = {
+        row[0] for row in con.execute("SELECT sha FROM commits WHERE repo = ?", [name]).fetchall()
+    }
     graph = _graph(repo, tips)
-    new = [bytes.fromhex(sha) for sha in graph.order if sha not in known]
+    # Commits stored with incomplete line counts are read again: after `git fetch --unshallow`
+    # or a fetch of missing blobs they become complete.
+    retry = {
+        row[0]
+        for row in con.execute(
+            "SELECT sha FROM commits WHERE repo = ? AND NOT stats_complete", [name]
+        ).fetchall()
+    }
+    new = [bytes.fromhex(sha) for sha in graph.order if sha not in known or sha in retry]
     default_sha = commit_refs.get(default_ref) if default_ref else None
     flags = graph.flags(default_sha)
     del graph, known
@@ -365,16 +418,33 @@ def _ingest(
     for rows in _run_chunks(repo.path, rules, chunks, workers):
         batch = rows if batch is None else batch.extend(rows)
         if len(batch.commits["sha"]) >= _BATCH:
-            _write_batch(con, name, run_id, batch, flags, excludes, ruleset.version, path_hasher, result)
+            _write_batch(
+                con,
+                name,
+                run_id,
+                batch,
+                flags,
+                excludes,
+                ruleset.version,
+                path_hasher,
+                result,
+                retry,
+            )
             batch = None
         if progress:
-            progress("commits", result.commits_added + (len(batch.commits["sha"]) if batch else 0), total)
+            progress(
+                "commits", result.commits_added + (len(batch.commits["sha"]) if batch else 0), total
+            )
     if batch is not None:
-        _write_batch(con, name, run_id, batch, flags, excludes, ruleset.version, path_hasher, result)
+        _write_batch(
+            con, name, run_id, batch, flags, excludes, ruleset.version, path_hasher, result, retry
+        )
 
     result.commits_updated += _update_reachability(con, name, flags)
     if stored is not None and stored["excludes_hash"] != excludes.fingerprint:
-        result.commits_updated += _reapply_excludes(con, name, excludes, path_hasher is not None, result)
+        result.commits_updated += _reapply_excludes(
+            con, name, excludes, path_hasher is not None, result
+        )
     if stored is not None and stored["ruleset_version"] != ruleset.version:
         result.commits_updated += reattribute(con, name, repo, ruleset, run_id, progress=progress)
     if refs.get(NOTES_REF) != stored_refs.get(NOTES_REF):
@@ -382,21 +452,30 @@ def _ingest(
     con.execute("BEGIN TRANSACTION")
     con.execute("DELETE FROM repo_refs WHERE repo = ?", [name])
     if refs:
-        con.executemany("INSERT INTO repo_refs VALUES (?, ?, ?)", [[name, r, s] for r, s in sorted(refs.items())])
+        con.executemany(
+            "INSERT INTO repo_refs VALUES (?, ?, ?)",
+            [[name, r, s] for r, s in sorted(refs.items())],
+        )
     con.execute("COMMIT")
     if result.commits_incomplete:
         result.warnings.append(
             f"{result.commits_incomplete} commits have incomplete line counts (missing objects: shallow or partial "
             "clone); they are kept with stats_complete = false"
         )
-    unreachable = scalar(con, "SELECT count(*) FROM commits WHERE repo = ? AND NOT is_reachable", [name])
+    unreachable = scalar(
+        con, "SELECT count(*) FROM commits WHERE repo = ? AND NOT is_reachable", [name]
+    )
     if unreachable:
-        result.warnings.append(f"{unreachable} stored commits are no longer reachable (history rewritten); they are marked, not counted")
+        result.warnings.append(
+            f"{unreachable} stored commits are no longer reachable (history rewritten); they are marked, not counted"
+        )
     result.commits_total = _count(con, name)
     return result
 
 
-def _run_chunks(path: str, rules: RulesSpec, chunks: list[list[bytes]], workers: int | None) -> Iterator[ScanRows]:
+def _run_chunks(
+    path: str, rules: RulesSpec, chunks: list[list[bytes]], workers: int | None
+) -> Iterator[ScanRows]:
     total = sum(len(c) for c in chunks)
     n = workers if workers is not None else min(os.cpu_count() or 1, 4)
     if n <= 1 or total < _WORKER_THRESHOLD:
@@ -405,7 +484,9 @@ def _run_chunks(path: str, rules: RulesSpec, chunks: list[list[bytes]], workers:
             yield scan_commits(chunk)
         return
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=init_worker, initargs=(path, rules)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=n, mp_context=context, initializer=init_worker, initargs=(path, rules)
+    ) as pool:
         pending: deque[Future[ScanRows]] = deque()
         queue = iter(chunks)
         for chunk in queue:
@@ -424,10 +505,16 @@ def _run_chunks(path: str, rules: RulesSpec, chunks: list[list[bytes]], workers:
 
 
 def _stored_repo(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any] | None:
-    rel = one(con, "SELECT local_path, excludes_hash, ruleset_version, default_branch FROM repos WHERE repo = ?", [name])
+    rel = one(
+        con,
+        "SELECT local_path, excludes_hash, ruleset_version, default_branch FROM repos WHERE repo = ?",
+        [name],
+    )
     if rel is None:
         return None
-    return dict(zip(("local_path", "excludes_hash", "ruleset_version", "default_branch"), rel, strict=True))
+    return dict(
+        zip(("local_path", "excludes_hash", "ruleset_version", "default_branch"), rel, strict=True)
+    )
 
 
 def _count(con: duckdb.DuckDBPyConnection, name: str) -> int:
@@ -467,16 +554,16 @@ _EVIDENCE_SCHEMA = {"subject_id": pl.String, "rule_id": pl.String, "field": pl.S
 
 def _write_batch(
     con: duckdb.DuckDBPyConnection, name: str, run_id: str, rows: ScanRows, flags: pl.DataFrame, excludes: Excludes,
-    ruleset_version: str, path_hasher: Callable[[str], str] | None, result: IngestResult,
+    ruleset_version: str, path_hasher: Callable[[str], str] | None, result: IngestResult, retry: set[str] | None = None,
 ) -> None:  # fmt: skip
     """Write one batch of scanned commits with their files, trailers and evidence in one transaction.
 
-    The commits are new by construction (the walk left out stored ones); the primary key on
-    commits refuses a duplicate rather than storing it twice.
+    The commits are new by construction (the walk left out stored ones), except those read again
+    because their line counts were incomplete (`retry`): their old rows are deleted in the
+    same transaction. The primary key on commits refuses a duplicate rather than storing it twice.
     """
-    files = (
-        pl.DataFrame(rows.files, schema=_FILES_SCHEMA)
-        .with_columns(excludes.expr(pl.col("path")).alias("is_excluded"))
+    files = pl.DataFrame(rows.files, schema=_FILES_SCHEMA).with_columns(
+        excludes.expr(pl.col("path")).alias("is_excluded")
     )
     per_commit = files.group_by("sha").agg(
         pl.col("added").sum().alias("additions"),
@@ -493,30 +580,64 @@ def _write_batch(
         .with_columns(
             pl.lit(name).alias("repo"),
             (pl.col("parent_count") > 1).alias("is_merge"),
-            *[pl.col(c).fill_null(False) for c in ("is_reachable", "in_default_history", "on_default_branch")],
+            *[
+                pl.col(c).fill_null(False)
+                for c in ("is_reachable", "in_default_history", "on_default_branch")
+            ],
             pl.from_epoch("author_time", "s").dt.replace_time_zone("UTC").alias("authored_at"),
             pl.from_epoch("commit_time", "s").dt.replace_time_zone("UTC").alias("committed_at"),
             # Incomplete commits keep their file count but no line totals: a partial sum would mislead.
             *[
-                pl.when(pl.col("stats_complete")).then(pl.col(c).fill_null(0).cast(pl.Int32)).alias(c)
+                pl.when(pl.col("stats_complete"))
+                .then(pl.col(c).fill_null(0).cast(pl.Int32))
+                .alias(c)
                 for c in ("additions", "deletions", "excluded_additions", "excluded_deletions")
             ],
-            *[pl.col(c).fill_null(0).cast(pl.Int32).alias(c) for c in ("files_changed", "binary_files")],
+            *[
+                pl.col(c).fill_null(0).cast(pl.Int32).alias(c)
+                for c in ("files_changed", "binary_files")
+            ],
             pl.lit(run_id).alias("run_id"),
         )
         .drop("author_time", "commit_time")
     )
     if path_hasher is not None:
-        files = files.with_columns(pl.col("path").map_batches(lambda s: pl.Series([path_hasher(p) for p in s]), return_dtype=pl.String))
+        files = files.with_columns(
+            pl.col("path").map_batches(
+                lambda s: pl.Series([path_hasher(p) for p in s]), return_dtype=pl.String
+            )
+        )
     files = files.with_columns(pl.lit(name).alias("repo"))
-    trailers = pl.DataFrame(rows.trailers, schema=_TRAILERS_SCHEMA).with_columns(pl.lit(name).alias("repo"))
+    trailers = pl.DataFrame(rows.trailers, schema=_TRAILERS_SCHEMA).with_columns(
+        pl.lit(name).alias("repo")
+    )
     evidence = pl.DataFrame(rows.evidence, schema=_EVIDENCE_SCHEMA).with_columns(
         pl.lit("commit").alias("subject_kind"), pl.lit(name).alias("repo"),
         pl.lit(ruleset_version).alias("ruleset_version"), pl.lit(run_id).alias("run_id"),
     )  # fmt: skip
-    tables = {"commits": commits, "commit_files": files, "commit_trailers": trailers, "ai_evidence": evidence}
+    tables = {
+        "commits": commits,
+        "commit_files": files,
+        "commit_trailers": trailers,
+        "ai_evidence": evidence,
+    }
+    retried = commits.filter(pl.col("sha").is_in(list(retry))).height if retry else 0
     con.execute("BEGIN TRANSACTION")
     try:
+        if retried:
+            con.register("_shas", commits.select("sha"))
+            for table, key in (
+                ("commits", "sha"),
+                ("commit_files", "sha"),
+                ("commit_trailers", "sha"),
+                ("ai_evidence", "subject_id"),
+            ):
+                extra = " AND subject_kind = 'commit'" if table == "ai_evidence" else ""
+                con.execute(
+                    f"DELETE FROM {table} WHERE repo = ?{extra} AND {key} IN (SELECT sha FROM _shas)",
+                    [name],
+                )
+            con.unregister("_shas")
         for table, frame in tables.items():
             con.register("_batch", frame)
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
@@ -525,7 +646,8 @@ def _write_batch(
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    result.commits_added += commits.height
+    result.commits_added += commits.height - retried
+    result.commits_updated += retried
     result.files_added += files.height
     result.commits_incomplete += rows.incomplete
 
@@ -554,17 +676,33 @@ def _update_reachability(con: duckdb.DuckDBPyConnection, name: str, flags: pl.Da
     return int(row[0]) if row else 0
 
 
-def _reapply_excludes(con: duckdb.DuckDBPyConnection, name: str, excludes: Excludes, hashed: bool, result: IngestResult) -> int:
+def _reapply_excludes(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    excludes: Excludes,
+    hashed: bool,
+    result: IngestResult,
+) -> int:
     if hashed:
-        result.warnings.append("exclusion patterns changed but paths are stored hashed: the change applies to new commits only")
-        con.execute("UPDATE repos SET excludes_hash = ? WHERE repo = ?", [excludes.fingerprint, name])
+        result.warnings.append(
+            "exclusion patterns changed but paths are stored hashed: the change applies to new commits only"
+        )
+        con.execute(
+            "UPDATE repos SET excludes_hash = ? WHERE repo = ?", [excludes.fingerprint, name]
+        )
         return 0
-    files = con.sql(f"SELECT rowid AS rid, path, is_excluded FROM commit_files WHERE repo = '{_quote(name)}'").pl()
-    changed = files.with_columns(excludes.expr(pl.col("path")).alias("now")).filter(pl.col("now") != pl.col("is_excluded"))
+    files = con.sql(
+        f"SELECT rowid AS rid, path, is_excluded FROM commit_files WHERE repo = '{_quote(name)}'"
+    ).pl()
+    changed = files.with_columns(excludes.expr(pl.col("path")).alias("now")).filter(
+        pl.col("now") != pl.col("is_excluded")
+    )
     con.register("_excl", changed.select("rid", "now"))
     try:
         con.execute("BEGIN TRANSACTION")
-        con.execute("UPDATE commit_files SET is_excluded = _excl.now FROM _excl WHERE commit_files.rowid = _excl.rid")
+        con.execute(
+            "UPDATE commit_files SET is_excluded = _excl.now FROM _excl WHERE commit_files.rowid = _excl.rid"
+        )
         row = con.execute(
             "UPDATE commits SET excluded_additions = s.a, excluded_deletions = s.d FROM ("
             "  SELECT sha, CAST(coalesce(sum(added) FILTER (WHERE is_excluded), 0) AS INTEGER) AS a,"
@@ -574,7 +712,9 @@ def _reapply_excludes(con: duckdb.DuckDBPyConnection, name: str, excludes: Exclu
             "AND (commits.excluded_additions IS DISTINCT FROM s.a OR commits.excluded_deletions IS DISTINCT FROM s.d)",
             {"repo": name},
         ).fetchall()[0]
-        con.execute("UPDATE repos SET excludes_hash = ? WHERE repo = ?", [excludes.fingerprint, name])
+        con.execute(
+            "UPDATE repos SET excludes_hash = ? WHERE repo = ?", [excludes.fingerprint, name]
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -605,7 +745,10 @@ def reattribute(
     trailer_rows = con.sql(
         f"SELECT sha, list(struct_pack(key, value) ORDER BY position) AS t FROM commit_trailers WHERE repo = '{_quote(name)}' GROUP BY sha"
     ).pl()
-    stored_trailers = {row["sha"]: [(t["key"], t["value"]) for t in row["t"]] for row in trailer_rows.iter_rows(named=True)}
+    stored_trailers = {
+        row["sha"]: [(t["key"], t["value"]) for t in row["t"]]
+        for row in trailer_rows.iter_rows(named=True)
+    }
     updates: list[tuple[str, str | None, str | None, float | None]] = []
     evidence: dict[str, list[Any]] = {c: [] for c in EVIDENCE_COLUMNS}
     total = stored.height
@@ -627,10 +770,18 @@ def reattribute(
                 branch=row["source_branch"], when=row["authored_at"],
             )
         )  # fmt: skip
-        if (result.tool, result.mode, result.confidence) != (row["ai_tool"], row["ai_mode"], row["ai_confidence"]):
+        if (result.tool, result.mode, result.confidence) != (
+            row["ai_tool"],
+            row["ai_mode"],
+            row["ai_confidence"],
+        ):
             updates.append((sha, result.tool, result.mode, result.confidence))
         for ev in result.evidence:
-            for column, value in zip(EVIDENCE_COLUMNS, (sha, ev.rule_id, ev.field, ev.matched, ev.tool, ev.mode, ev.confidence), strict=True):
+            for column, value in zip(
+                EVIDENCE_COLUMNS,
+                (sha, ev.rule_id, ev.field, ev.matched, ev.tool, ev.mode, ev.confidence),
+                strict=True,
+            ):
                 evidence[column].append(value)
         if progress and i % 5000 == 0:
             progress("attribution", i, total)
@@ -638,7 +789,11 @@ def reattribute(
         pl.lit("commit").alias("subject_kind"), pl.lit(name).alias("repo"),
         pl.lit(ruleset.version).alias("ruleset_version"), pl.lit(run_id).alias("run_id"),
     )  # fmt: skip
-    changes = pl.DataFrame(updates, schema={"sha": pl.String, "t": pl.String, "m": pl.String, "c": pl.Float64}, orient="row")
+    changes = pl.DataFrame(
+        updates,
+        schema={"sha": pl.String, "t": pl.String, "m": pl.String, "c": pl.Float64},
+        orient="row",
+    )
     con.register("_ev", frame)
     con.register("_upd", changes)
     try:
@@ -681,7 +836,9 @@ def _load_notes(con: duckdb.DuckDBPyConnection, name: str, repo: pygit2.Reposito
         con.unregister("_notes")
 
 
-def start_run(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, scope: str, ruleset_version: str | None) -> None:
+def start_run(
+    con: duckdb.DuckDBPyConnection, run_id: str, kind: str, scope: str, ruleset_version: str | None
+) -> None:
     con.execute(
         "INSERT INTO ingest_runs (run_id, kind, scope, started_at, status, ruleset_version, sprintproof_version) "
         "VALUES (?, ?, ?, now(), 'running', ?, ?)",
@@ -690,7 +847,12 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, scope: str
 
 
 def finish_run(
-    con: duckdb.DuckDBPyConnection, run_id: str, status: str, *, result: IngestResult | None = None, error: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    status: str,
+    *,
+    result: IngestResult | None = None,
+    error: str | None = None,
 ) -> None:
     with contextlib.suppress(duckdb.Error):
         con.execute("ROLLBACK")  # a failure may have left a transaction open; no-op otherwise
@@ -698,7 +860,16 @@ def finish_run(
     con.execute(
         "UPDATE ingest_runs SET finished_at = now(), status = ?, commits_added = ?, files_added = ?, "
         "commits_updated = ?, commits_incomplete = ?, warnings = ?, error = ? WHERE run_id = ?",
-        [status, r.commits_added, r.files_added, r.commits_updated, r.commits_incomplete, r.warnings, error, run_id],
+        [
+            status,
+            r.commits_added,
+            r.files_added,
+            r.commits_updated,
+            r.commits_incomplete,
+            r.warnings,
+            error,
+            run_id,
+        ],
     )
 
 

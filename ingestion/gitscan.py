@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import accumulate, repeat
 from operator import add
+from pathlib import Path
 from typing import Any
 
 import pygit2
@@ -48,7 +49,11 @@ class RulesSpec:
     min_confidence: float = 0.5
 
     def load(self) -> RuleSet:
-        return RuleSet.load(custom_rules=self.custom_rules, disabled=self.disabled, min_confidence=self.min_confidence)
+        return RuleSet.load(
+            custom_rules=self.custom_rules,
+            disabled=self.disabled,
+            min_confidence=self.min_confidence,
+        )
 
 
 def configure_libgit2() -> None:
@@ -125,7 +130,9 @@ class _TreeDiffer:
             self._store(oid, (data, offsets))
         return data, offsets, entries
 
-    def _windows(self, old: bytes, new: bytes) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
+    def _windows(
+        self, old: bytes, new: bytes
+    ) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
         """Entries of the differing window of each side (the rest is byte-identical)."""
         a, a_offsets = self._read(old)
         b, b_offsets = self._read(new)
@@ -150,10 +157,20 @@ class _TreeDiffer:
             b_win = _TREE_ENTRY.findall(b)
         elif self._cache.get(new, (b, None))[1] is None:
             middle = list(accumulate(b_lengths, initial=start))[:-1]
-            self._store(new, (b, a_offsets[: bisect_left(a_offsets, start)] + middle + [x + shift for x in a_offsets[last:]]))
+            self._store(
+                new,
+                (
+                    b,
+                    a_offsets[: bisect_left(a_offsets, start)]
+                    + middle
+                    + [x + shift for x in a_offsets[last:]],
+                ),
+            )
         return (b_win, a_win) if swapped else (a_win, b_win)
 
-    def diff(self, old: bytes | None, new: bytes | None, prefix: bytes = b"") -> list[tuple[bytes, bytes | None, bytes | None, bytes | None, bytes | None]]:
+    def diff(
+        self, old: bytes | None, new: bytes | None, prefix: bytes = b""
+    ) -> list[tuple[bytes, bytes | None, bytes | None, bytes | None, bytes | None]]:
         """Changed files as (path, old_mode, old_oid, new_mode, new_oid)."""
         out: list[tuple[bytes, bytes | None, bytes | None, bytes | None, bytes | None]] = []
         self._diff(old, new, prefix, out)
@@ -181,14 +198,24 @@ class _TreeDiffer:
             o_tree = o is not None and o[0] == _DIR_MODE
             n_tree = n is not None and n[0] == _DIR_MODE
             if o_tree or n_tree:
-                self._diff(o[1] if o_tree and o else None, n[1] if n_tree and n else None, path + b"/", out)
+                self._diff(
+                    o[1] if o_tree and o else None, n[1] if n_tree and n else None, path + b"/", out
+                )
                 if o_tree:
                     o = None
                 if n_tree:
                     n = None
                 if o is None and n is None:
                     continue
-            out.append((path, o[0] if o else None, o[1] if o else None, n[0] if n else None, n[1] if n else None))
+            out.append(
+                (
+                    path,
+                    o[0] if o else None,
+                    o[1] if o else None,
+                    n[0] if n else None,
+                    n[1] if n else None,
+                )
+            )
 
 
 def _common_prefix(a: bytes, b: bytes) -> int:
@@ -235,13 +262,96 @@ def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
     return done
 
 
+_MAILMAP_LINE = re.compile(r"^\s*([^<#]*?)\s*<([^>]*)>(?:\s*([^<#]*?)\s*<([^>]*)>)?")
+
+
+class Mailmap:
+    """A .mailmap with git's semantics: names and emails matched without regard to case.
+
+    libgit2's resolver matches exact case, so `Grace <GRACE@Example.com>` would escape an entry
+    for grace@example.com that git applies. Forms: `Proper <commit@x>`, `<proper@x> <commit@x>`,
+    `Proper <proper@x> <commit@x>`, `Proper <proper@x> Commit Name <commit@x>`.
+    """
+
+    def __init__(self, text: str = "") -> None:
+        self._by_email: dict[str, tuple[str | None, str | None]] = {}
+        self._by_name_email: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+        for line in text.splitlines():
+            match = _MAILMAP_LINE.match(line)
+            if not match:
+                continue
+            name, email, old_name, old_email = match.groups()
+            if old_email is None:  # "Proper <commit@x>": the one email is the commit's
+                proper, key_email, key_name = (name or None, None, None)
+                key_email = email
+            else:
+                proper, key_email, key_name = (name or None, old_email, old_name or None)
+            value = (proper, email if old_email is not None else None)
+            if key_name:
+                self._by_name_email[(key_name.lower(), key_email.lower())] = value
+            else:
+                previous = self._by_email.get(key_email.lower(), (None, None))
+                # Later lines refine earlier ones for the same email, as in git.
+                self._by_email[key_email.lower()] = (
+                    value[0] or previous[0],
+                    value[1] or previous[1],
+                )
+
+    def resolve(self, name: str, email: str) -> tuple[str, str]:
+        found = self._by_name_email.get((name.lower(), email.lower())) or self._by_email.get(
+            email.lower()
+        )
+        if found is None:
+            return name, email
+        return found[0] or name, found[1] or email
+
+    @classmethod
+    def from_repository(cls, repo: pygit2.Repository) -> "Mailmap":
+        """.mailmap from the work tree, or from HEAD in a bare repository, plus mailmap.file."""
+        texts: list[str] = []
+        if repo.workdir and Path(repo.workdir, ".mailmap").is_file():
+            texts.append(
+                Path(repo.workdir, ".mailmap").read_text(encoding="utf-8", errors="replace")
+            )
+        elif not repo.head_is_unborn:
+            with contextlib.suppress(KeyError, pygit2.GitError):
+                blob = repo.revparse_single("HEAD:.mailmap")
+                if isinstance(blob, pygit2.Blob):
+                    texts.append(blob.data.decode("utf-8", errors="replace"))
+        with contextlib.suppress(KeyError, pygit2.GitError, OSError):
+            extra = repo.config["mailmap.file"]
+            texts.append(
+                Path(str(extra)).expanduser().read_text(encoding="utf-8", errors="replace")
+            )
+        return cls("\n".join(texts))
+
+
+def _shallow_boundary(repo: pygit2.Repository) -> frozenset[str]:
+    """Commits whose parents a shallow clone left out (libgit2 shows them as root commits)."""
+    if not repo.is_shallow:
+        return frozenset()
+    with contextlib.suppress(OSError):
+        return frozenset(Path(repo.path, "shallow").read_text().split())
+    return frozenset()
+
+
+def _raw_parents(repo: pygit2.Repository, oid: pygit2.Oid) -> list[str]:
+    """Parent ids from the commit object itself (they survive a shallow clone's grafts)."""
+    _, data = repo.odb.read(oid)
+    header = data.split(b"\n\n", 1)[0]
+    return [line[7:].decode() for line in header.split(b"\n") if line.startswith(b"parent ")]
+
+
 @dataclass
 class _Worker:
     repo: pygit2.Repository
-    mailmap: pygit2.Mailmap
+    mailmap: Mailmap
     rules: RuleSet
     differ: _TreeDiffer
-    identities: dict[tuple[bytes, bytes, str | None], tuple[str, str, str, str]] = field(default_factory=dict)
+    shallow: frozenset[str] = frozenset()
+    identities: dict[tuple[bytes, bytes, str | None], tuple[str, str, str, str]] = field(
+        default_factory=dict
+    )
 
     def identity(self, sig: pygit2.Signature, encoding: str | None) -> tuple[str, str, str, str]:
         key = (sig.raw_name, sig.raw_email, encoding)
@@ -249,10 +359,7 @@ class _Worker:
         if found is None:
             name = decode_text(sig.raw_name, encoding)
             email = decode_text(sig.raw_email, encoding)
-            try:
-                canonical_name, canonical_email = self.mailmap.resolve(name, email)
-            except (pygit2.GitError, ValueError):
-                canonical_name, canonical_email = name, email
+            canonical_name, canonical_email = self.mailmap.resolve(name, email)
             found = (name, email, canonical_name, canonical_email)
             self.identities[key] = found
         return found
@@ -265,11 +372,8 @@ def init_worker(path: str, rules: RulesSpec) -> None:
     global _WORKER
     configure_libgit2()
     repo = pygit2.Repository(path)
-    try:
-        mailmap = pygit2.Mailmap.from_repository(repo)
-    except pygit2.GitError:
-        mailmap = pygit2.Mailmap()
-    _WORKER = _Worker(repo=repo, mailmap=mailmap, rules=rules.load(), differ=_TreeDiffer(repo))
+    _WORKER = _Worker(repo=repo, mailmap=Mailmap.from_repository(repo), rules=rules.load(), differ=_TreeDiffer(repo),
+                      shallow=_shallow_boundary(repo))  # fmt: skip
 
 
 def _blob(repo: pygit2.Repository, oid: bytes | None) -> pygit2.Blob | None:
@@ -286,7 +390,10 @@ def _looks_binary(blob: pygit2.Blob | None) -> bool:
     return blob is not None and bytes(memoryview(blob)[:_BINARY_SNIFF]).find(b"\x00") >= 0
 
 
-def _numstat(repo: pygit2.Repository, change: tuple[bytes, bytes | None, bytes | None, bytes | None, bytes | None]) -> tuple[str, int | None, int | None, bool, bool]:
+def _numstat(
+    repo: pygit2.Repository,
+    change: tuple[bytes, bytes | None, bytes | None, bytes | None, bytes | None],
+) -> tuple[str, int | None, int | None, bool, bool]:
     """(change type, added, deleted, is_binary, complete) for one changed path, as git --numstat counts."""
     _, old_mode, old_oid, new_mode, new_oid = change
     kind = "A" if old_oid is None else "D" if new_oid is None else "M"
@@ -364,7 +471,10 @@ def scan_commits(shas: Sequence[bytes], with_stats: bool = True) -> ScanRows:
         message = decode_text(commit.raw_message, encoding)
         subject, body = split_message(message)
         parsed = parse_trailers(message)
-        parent_ids = commit.parent_ids
+        parent_ids: list[Any] = list(commit.parent_ids)
+        boundary = sha in worker.shallow
+        if boundary:
+            parent_ids = _raw_parents(repo, commit.id)
         pr_number = _pr_number(subject, body)
         branch = branch_from_merge_subject(subject)
         reverted = _REVERTS.search(body) if subject.startswith("Revert ") else None
@@ -380,8 +490,8 @@ def scan_commits(shas: Sequence[bytes], with_stats: bool = True) -> ScanRows:
                 when=authored_at,
             )
         )
-        complete = True
-        if with_stats and len(parent_ids) <= 1:
+        complete = not boundary
+        if with_stats and not boundary and len(parent_ids) <= 1:
             try:
                 old_tree = repo[parent_ids[0]].tree_id.raw if parent_ids else None  # type: ignore[union-attr]
             except KeyError:
@@ -434,5 +544,3 @@ def _pr_number(subject: str, body: str) -> int | None:
 
 
 # --------------------------------------------------------------------------- graph walks
-
-

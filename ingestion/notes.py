@@ -76,11 +76,17 @@ def parse_note(sha: str, text: str) -> list[NoteRow]:
             continue
         lines[group] += _count_ranges(ranges)
         files[group].add(current_file)
-    return [(sha, kind, tool, model, count, len(files[(kind, tool, model)]), schema)
-            for (kind, tool, model), count in sorted(lines.items(), key=lambda kv: tuple(str(x) for x in kv[0]))]
+    return [
+        (sha, kind, tool, model, count, len(files[(kind, tool, model)]), schema)
+        for (kind, tool, model), count in sorted(
+            lines.items(), key=lambda kv: tuple(str(x) for x in kv[0])
+        )
+    ]
 
 
-def _classify(key: str, sessions: dict[str, Any], prompts: dict[str, Any]) -> tuple[str, str | None, str | None] | None:
+def _classify(
+    key: str, sessions: dict[str, Any], prompts: dict[str, Any]
+) -> tuple[str, str | None, str | None] | None:
     if key.startswith("h_"):
         return ("human", None, None)
     session_id = key.split("::", 1)[0]

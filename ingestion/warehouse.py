@@ -48,17 +48,23 @@ def connect(path: Path | str, *, read_only: bool = False) -> Iterator[duckdb.Duc
     """Open the warehouse file; writers are short-lived, readers use read_only=True."""
     path = Path(path)
     if read_only and not path.exists():
-        raise WarehouseError(f"{path}: no warehouse here; run `sprintproof ingest` or `sprintproof demo` first")
+        raise WarehouseError(
+            f"{path}: no warehouse here; run `sprintproof ingest` or `sprintproof demo` first"
+        )
     if not read_only:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise WarehouseError(f"{path}: cannot create its folder ({exc.strerror}); choose a writable location") from exc
+            raise WarehouseError(
+                f"{path}: cannot create its folder ({exc.strerror}); choose a writable location"
+            ) from exc
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
-        raise WarehouseError(f"{path}: cannot open the warehouse ({_first_line(exc)}); check that the file is a "
-                             "SprintProof warehouse, readable, and not held open by another writer") from exc
+        raise WarehouseError(
+            f"{path}: cannot open the warehouse ({_first_line(exc)}); check that the file is a "
+            "SprintProof warehouse, readable, and not held open by another writer"
+        ) from exc
     except duckdb.Error as exc:
         raise WarehouseError(f"{path}: not a usable DuckDB warehouse ({_first_line(exc)})") from exc
     try:
@@ -70,7 +76,9 @@ def connect(path: Path | str, *, read_only: bool = False) -> Iterator[duckdb.Duc
 
 def one(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> tuple[Any, ...] | None:
     """First row of a query, consuming the whole result (a DuckDB 2 result owns the connection until read)."""
-    rows = con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    rows = (
+        con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    )
     return rows[0] if rows else None
 
 
@@ -81,7 +89,9 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """The highest applied migration, 0 for an empty file."""
-    if not scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"):
+    if not scalar(
+        con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ):
         return 0
     return int(scalar(con, "SELECT coalesce(max(version), 0) FROM schema_version"))
 
@@ -93,7 +103,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, checksum VARCHAR NOT NULL,"
         " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
     )
-    applied = {int(v): str(c) for v, c in con.execute("SELECT version, checksum FROM schema_version").fetchall()}
+    applied = {
+        int(v): str(c)
+        for v, c in con.execute("SELECT version, checksum FROM schema_version").fetchall()
+    }
     known = migrations()
     newest = known[-1].version
     if applied and max(applied) > newest:
