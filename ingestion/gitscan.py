@@ -194,6 +194,8 @@ class _TreeDiffer:
         for name in sorted(olds.keys() | news.keys()):
             o = olds.get(name)
             n = news.get(name)
+            if o and n and o[1] == n[1] and _canonical_mode(o[0]) == _canonical_mode(n[0]):
+                continue  # e.g. an early-git 100664 file mode: git shows no change either
             path = prefix + name
             o_tree = o is not None and o[0] == _DIR_MODE
             n_tree = n is not None and n[0] == _DIR_MODE
@@ -216,6 +218,34 @@ class _TreeDiffer:
                     n[1] if n else None,
                 )
             )
+
+
+def _canonical_mode(mode: bytes) -> bytes:
+    """git's canon_mode: any regular file is 100644 or 100755 (executable bit)."""
+    if mode.startswith(b"100"):
+        return b"100755" if int(mode, 8) & 0o100 else b"100644"
+    return mode
+
+
+def _one_sided_change(old: bytes, new: bytes) -> tuple[int, int] | None:
+    """(added, deleted) when the change only inserts or only removes whole lines, else None.
+
+    xdiff first trims the longest common run of leading lines, then of trailing lines; when that
+    leaves one side empty, its answer is every remaining line of the other side, whatever its
+    heuristics. Detecting that case with slice compares skips xdiff for about a fifth of the
+    modified files of a typical history, with the same numbers.
+    """
+    start = old.rfind(b"\n", 0, _common_prefix(old, new)) + 1
+    rest_old, rest_new = len(old) - start, len(new) - start
+    if rest_old <= rest_new:
+        at = len(new) - rest_old
+        if (at == start or new[at - 1] == 10) and new.endswith(old[start:]):
+            return _count_lines(new[start:at]), 0
+    if rest_new <= rest_old:
+        at = len(old) - rest_new
+        if (at == start or old[at - 1] == 10) and old.endswith(new[start:]):
+            return 0, _count_lines(old[start:at])
+    return None
 
 
 def _common_prefix(a: bytes, b: bytes) -> int:
@@ -415,6 +445,9 @@ def _numstat(
         return kind, _count_lines(new.data) if new is not None else 0, 0, False, True
     if new is None or new.size == 0:
         return kind, 0, _count_lines(old.data), False, True
+    one_sided = _one_sided_change(old.data, new.data)
+    if one_sided is not None:
+        return kind, one_sided[0], one_sided[1], False, True
     # Whole blobs, no trimming: xdiff's heuristics look at the whole file, and git feeds it whole.
     patch = pygit2.Patch.create_from(old, new, context_lines=0, interhunk_lines=0, flag=_FORCE_TEXT)
     _, added, deleted = patch.line_stats
