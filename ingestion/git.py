@@ -48,7 +48,7 @@ _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
 _CREDENTIALS = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", re.IGNORECASE)
 _WORKER_THRESHOLD = 1500  # below this many new commits, forking workers costs more than it saves
 _CHUNK = 2000
-_BATCH = 20_000  # commits per write transaction
+_BATCH = 10_000  # commits per write transaction
 
 
 class GitSourceError(Exception):
@@ -393,36 +393,40 @@ def _ingest(
     known = {
         row[0] for row in con.execute("SELECT sha FROM commits WHERE repo = ?", [name]).fetchall()
     }
-    graph = _graph(repo, tips)
-    # Commits stored with incomplete line counts are read again: after `git fetch --unshallow`
-    # or a fetch of missing blobs they become complete.
-    retry = {
-        row[0]
-        for row in con.execute(
-            "SELECT sha FROM commits WHERE repo = ? AND NOT stats_complete", [name]
-        ).fetchall()
-    }
-    new = [bytes.fromhex(sha) for sha in graph.order if sha not in known or sha in retry]
-    default_sha = commit_refs.get(default_ref) if default_ref else None
-    flags = graph.flags(default_sha)
-    del graph, known
-    _upsert_repo(con, name, source, repo, default_ref, default_sha, excludes, ruleset, stored, now)
+    scanner = _Scanner(repo.path, rules, workers)
+    try:
+        if _worth_warming(repo, len(known)):
+            scanner.warm()
+        graph = _graph(repo, tips)
+        # Commits stored with incomplete line counts are read again: after `git fetch --unshallow`
+        # or a fetch of missing blobs they become complete.
+        retry = {
+            row[0]
+            for row in con.execute(
+                "SELECT sha FROM commits WHERE repo = ? AND NOT stats_complete", [name]
+            ).fetchall()
+        }
+        new = [bytes.fromhex(sha) for sha in graph.order if sha not in known or sha in retry]
+        default_sha = commit_refs.get(default_ref) if default_ref else None
+        flags = graph.flags(default_sha)
+        del graph, known
+        _upsert_repo(
+            con, name, source, repo, default_ref, default_sha, excludes, ruleset, stored, now
+        )
 
-    total = len(new)
-    if progress:
-        progress("commits", 0, total)
-    chunks = [new[i : i + _CHUNK] for i in range(0, total, _CHUNK)]
-    # Chunks are merged into batches before writing: DuckDB's per-statement cost would otherwise
-    # compete with the workers for the same cores.
-    batch: ScanRows | None = None
-    for rows in _run_chunks(repo.path, rules, chunks, workers):
-        batch = rows if batch is None else batch.extend(rows)
-        if len(batch.commits["sha"]) >= _BATCH:
+        total = len(new)
+        if progress:
+            progress("commits", 0, total)
+        # Chunks are merged into batches before writing: DuckDB's per-statement cost would otherwise
+        # compete with the workers for the same cores.
+        batch: ScanRows | None = None
+
+        def written(rows: ScanRows) -> None:
             _write_batch(
                 con,
                 name,
                 run_id,
-                batch,
+                rows,
                 flags,
                 excludes,
                 ruleset.version,
@@ -430,15 +434,19 @@ def _ingest(
                 result,
                 retry,
             )
-            batch = None
-        if progress:
-            progress(
-                "commits", result.commits_added + (len(batch.commits["sha"]) if batch else 0), total
-            )
-    if batch is not None:
-        _write_batch(
-            con, name, run_id, batch, flags, excludes, ruleset.version, path_hasher, result, retry
-        )
+
+        for rows in scanner.run(new):
+            batch = rows if batch is None else batch.extend(rows)
+            if len(batch.commits["sha"]) >= _BATCH:
+                written(batch)
+                batch = None
+            if progress:
+                pending = len(batch.commits["sha"]) if batch else 0
+                progress("commits", result.commits_added + result.commits_updated + pending, total)
+        if batch is not None:
+            written(batch)
+    finally:
+        scanner.close()
 
     result.commits_updated += _update_reachability(con, name, flags)
     if stored is not None and stored["excludes_hash"] != excludes.fingerprint:
@@ -473,32 +481,73 @@ def _ingest(
     return result
 
 
-def _run_chunks(
-    path: str, rules: RulesSpec, chunks: list[list[bytes]], workers: int | None
-) -> Iterator[ScanRows]:
-    total = sum(len(c) for c in chunks)
-    n = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    if n <= 1 or total < _WORKER_THRESHOLD:
-        init_worker(path, rules)
-        for chunk in chunks:
-            yield scan_commits(chunk)
-        return
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(
-        max_workers=n, mp_context=context, initializer=init_worker, initargs=(path, rules)
-    ) as pool:
+class _Scanner:
+    """Runs `scan_commits` over chunks, in worker processes when the work is large enough.
+
+    The pool can be started before the graph walk (`warm`), so that workers import and open the
+    repository while the parent walks; otherwise it starts when the chunks are known.
+    """
+
+    def __init__(self, path: str, rules: RulesSpec, workers: int | None) -> None:
+        self.path, self.rules = path, rules
+        self.n = workers if workers is not None else min(os.cpu_count() or 1, 4)
+        self.pool: ProcessPoolExecutor | None = None
+
+    def warm(self) -> None:
+        if self.n > 1 and self.pool is None:
+            context = multiprocessing.get_context("forkserver")
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.n,
+                mp_context=context,
+                initializer=init_worker,
+                initargs=(self.path, self.rules),
+            )
+            for _ in range(self.n):
+                self.pool.submit(int)  # starts every worker now; `int()` is a no-op task
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def run(self, new: list[bytes]) -> Iterator[ScanRows]:
+        if self.pool is None and (self.n <= 1 or len(new) < _WORKER_THRESHOLD):
+            init_worker(self.path, self.rules)
+            for start in range(0, len(new), _CHUNK):
+                yield scan_commits(new[start : start + _CHUNK])
+            return
+        self.warm()
+        assert self.pool is not None
         pending: deque[Future[ScanRows]] = deque()
-        queue = iter(chunks)
+        queue = iter(_chunks(new, self.n))
         for chunk in queue:
-            pending.append(pool.submit(scan_commits, chunk))
-            if len(pending) >= 2 * n:
+            pending.append(self.pool.submit(scan_commits, chunk))
+            if len(pending) >= 2 * self.n:
                 break
         while pending:
             rows = pending.popleft().result()
             nxt = next(queue, None)
             if nxt is not None:
-                pending.append(pool.submit(scan_commits, nxt))
+                pending.append(self.pool.submit(scan_commits, nxt))
             yield rows
+
+
+def _chunks(new: list[bytes], workers: int) -> list[list[bytes]]:
+    """Contiguous chunks (neighbouring commits share trees and blobs), smaller at the end so that
+    no worker is left alone with a long last chunk."""
+    tail = min(len(new), _CHUNK * workers)
+    head = len(new) - tail
+    cut = [*range(0, head, _CHUNK), *range(head, len(new), max(1, _CHUNK // 4))]
+    return [new[a:b] for a, b in zip(cut, [*cut[1:], len(new)], strict=True) if b > a]
+
+
+def _worth_warming(repo: pygit2.Repository, stored_commits: int) -> bool:
+    """A first ingest of a large repository: start workers before the walk (pack size is a cheap proxy)."""
+    if stored_commits:
+        return False
+    packs = Path(repo.path, "objects", "pack")
+    size = sum(p.stat().st_size for p in packs.glob("*.pack")) if packs.is_dir() else 0
+    return size > 32 * 2**20
 
 
 # --------------------------------------------------------------------------- warehouse writes
