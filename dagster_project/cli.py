@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import duckdb
 import typer
 import yaml
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -53,8 +54,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+# Without a terminal (pipes, CI logs) Rich would assume 80 columns and truncate tables.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 USER_ERRORS = (ConfigError, WarehouseError, GitSourceError, RuleError, ExcludeError)
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="Configuration file (default: $SPRINTPROOF_CONFIG, ./sprintproof.yaml, then the demo workspace).", dir_okay=False)]  # fmt: skip
@@ -328,16 +330,11 @@ def status(
             "No repositories yet: run `sprintproof ingest --repo PATH` or `sprintproof demo`."
         )
         return
-    table = Table(
-        "repository",
-        "commits",
-        "default branch",
-        "AI commits",
-        "agent commits",
-        "AI lines",
-        "last run",
-    )
-    totals = [0, 0, 0, 0, 0]
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("repository", no_wrap=True)
+    for title in ("commits", "first-parent", "AI commits", "agent", "AI lines"):
+        table.add_column(title, justify="right", no_wrap=True)
+    table.add_column("last run (UTC)", no_wrap=True)
     for (
         repo,
         commits,
@@ -351,15 +348,7 @@ def status(
         last_run,
         last_status,
     ) in rows:
-        totals = [
-            totals[0] + commits,
-            totals[1] + work,
-            totals[2] + ai,
-            totals[3] + agent,
-            totals[4] + lines,
-        ]
-        totals.append(0)
-        when = f"{last_run:%Y-%m-%d %H:%M} UTC ({last_status})" if last_run else "never"
+        when = f"{last_run:%m-%d %H:%M} {last_status}" if last_run else "never"
         note = f" ({unreachable} rewritten)" if unreachable else ""
         table.add_row(
             repo,
