@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ingestion.attribution import FIELDS
+
 CONFIG_ENV = "SPRINTPROOF_CONFIG"
 HOME_ENV = "SPRINTPROOF_HOME"
 CONFIG_NAME = "sprintproof.yaml"
@@ -51,23 +53,19 @@ class ExcludesConfig(_Model):
 
 class RuleConfig(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    field: Literal[
-        "trailer",
-        "body",
-        "subject",
-        "author",
-        "committer",
-        "branch",
-        "pr_author",
-        "label",
-        "pr_body",
-        "pr_title",
-    ]
+    field: str
     pattern: str
     tool: str = Field(pattern=r"^[a-z0-9_]+$")
     mode: Literal["agent", "assisted", "review", "bot"]
     confidence: float = Field(ge=0.0, le=1.0)
     description: str = ""
+
+    @field_validator("field")
+    @classmethod
+    def _known_field(cls, value: str) -> str:
+        if value not in FIELDS:
+            raise ValueError(f"unknown field {value!r}; expected one of: {', '.join(FIELDS)}")
+        return value
 
     @field_validator("pattern")
     @classmethod
