@@ -7,7 +7,6 @@ processes (`ingestion.gitscan`) and written in batches, each in one transaction.
 """
 
 import contextlib
-import json
 import multiprocessing
 import os
 import re
@@ -108,13 +107,13 @@ def open_source(
         raise GitSourceError(
             f"{source.location}: no such path; give a local git repository or a remote URL"
         )
-    found = pygit2.discover_repository(str(path))
-    if found is None:
-        raise GitSourceError(f"{source.location}: not a git repository (no .git found)")
+    # No search upwards: a folder inside some other repository must not ingest that repository.
     try:
-        return pygit2.Repository(found)
+        return pygit2.Repository(str(path), pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
     except pygit2.GitError as exc:
-        raise GitSourceError(f"{source.location}: cannot open the repository: {exc}") from exc
+        raise GitSourceError(
+            f"{source.location}: not a git repository (neither a work tree with .git nor a bare repository)"
+        ) from exc
 
 
 _MIRROR_REFSPECS = [
@@ -920,7 +919,3 @@ def finish_run(
             run_id,
         ],
     )
-
-
-def summary_json(result: IngestResult) -> str:
-    return json.dumps(result.__dict__, default=str)

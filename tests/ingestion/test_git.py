@@ -502,6 +502,19 @@ def test_a_directory_that_is_not_a_repository_is_refused(
     assert column(con, "SELECT count(*) FROM repos") == [0]
 
 
+def test_a_folder_inside_a_repository_is_not_that_repository(
+    con: Con, make_repo: MakeRepo, ingest: Ingest
+) -> None:
+    repo = make_repo("outer")
+    repo.write("docs/readme.md", "hello\n")
+    repo.commit("Add docs")
+
+    with pytest.raises(GitSourceError, match="not a git repository"):
+        ingest(con, repo.path / "docs")
+
+    assert column(con, "SELECT count(*) FROM commits") == [0]
+
+
 def test_a_missing_path_is_refused(con: Con, tmp_path: Path, ingest: Ingest) -> None:
     missing = tmp_path / "does" / "not" / "exist"
 
