@@ -270,20 +270,36 @@ class _Graph:
         )
 
 
-def _graph(repo: pygit2.Repository, tips: Sequence[str]) -> _Graph:
-    """One walk of the whole history: libgit2's topological walk, or a tolerant one for shallow clones."""
+def _graph(
+    repo: pygit2.Repository, tips: Sequence[str], on_commit: Callable[[str], None] | None = None
+) -> _Graph:
+    """One walk of the whole history, children before parents, calling on_commit as it goes.
+
+    libgit2's unsorted walk streams (its time and topological sorts first sort the whole graph,
+    1.4 s on git's history), so chunks can go to the workers while the walk goes on. A shallow
+    clone makes libgit2 stop with a missing parent: then a tolerant walk by hand starts over
+    (on_commit is not called twice for a commit).
+    """
+    seen_by_callback: set[str] = set()
+
+    def report(sha: str) -> None:
+        if on_commit is not None and sha not in seen_by_callback:
+            seen_by_callback.add(sha)
+            on_commit(sha)
+
     order: list[str] = []
     parents: dict[str, tuple[str, ...]] = {}
     if not tips:
         return _Graph(order, parents)
     try:
-        walker = repo.walk(pygit2.Oid(hex=tips[0]), SortMode.TOPOLOGICAL)
+        walker = repo.walk(pygit2.Oid(hex=tips[0]), SortMode.NONE)
         for tip in tips[1:]:
             walker.push(pygit2.Oid(hex=tip))
         for commit in walker:
             sha = str(commit.id)
             order.append(sha)
             parents[sha] = tuple(str(p) for p in commit.parent_ids)
+            report(sha)
         return _Graph(order, parents)
     except (KeyError, pygit2.GitError):
         pass  # a parent is missing (shallow clone): walk by hand and stop at the boundary
@@ -301,6 +317,7 @@ def _graph(repo: pygit2.Repository, tips: Sequence[str]) -> _Graph:
         ids = tuple(str(p) for p in found.parent_ids)
         parents[sha] = ids
         order.append(sha)
+        report(sha)
         stack.extend(reversed(ids))
     return _Graph(order, parents)
 
@@ -396,7 +413,6 @@ def _ingest(
     try:
         if _worth_warming(repo, len(known)):
             scanner.warm()
-        graph = _graph(repo, tips)
         # Commits stored with incomplete line counts are read again: after `git fetch --unshallow`
         # or a fetch of missing blobs they become complete.
         retry = {
@@ -405,10 +421,17 @@ def _ingest(
                 "SELECT sha FROM commits WHERE repo = ? AND NOT stats_complete", [name]
             ).fetchall()
         }
-        new = [bytes.fromhex(sha) for sha in graph.order if sha not in known or sha in retry]
+        new: list[bytes] = []
+
+        def on_commit(sha: str) -> None:
+            if sha not in known or sha in retry:
+                new.append(bytes.fromhex(sha))
+                scanner.offer(new)
+
+        graph = _graph(repo, tips, on_commit)
         default_sha = commit_refs.get(default_ref) if default_ref else None
         flags = graph.flags(default_sha)
-        del graph, known
+        del graph
         _upsert_repo(
             con, name, source, repo, default_ref, default_sha, excludes, ruleset, stored, now
         )
@@ -483,14 +506,17 @@ def _ingest(
 class _Scanner:
     """Runs `scan_commits` over chunks, in worker processes when the work is large enough.
 
-    The pool can be started before the graph walk (`warm`), so that workers import and open the
-    repository while the parent walks; otherwise it starts when the chunks are known.
+    The pool can be started before the graph walk (`warm`), so that workers open the repository
+    and take chunks (`offer`) while the parent still walks; otherwise it starts when the chunks
+    are known.
     """
 
     def __init__(self, path: str, rules: RulesSpec, workers: int | None) -> None:
         self.path, self.rules = path, rules
         self.n = workers if workers is not None else min(os.cpu_count() or 1, 4)
         self.pool: ProcessPoolExecutor | None = None
+        self.pending: deque[Future[ScanRows]] = deque()
+        self.handed_out = 0  # commits of `new` already submitted during the walk
 
     def warm(self) -> None:
         if self.n > 1 and self.pool is None:
@@ -509,7 +535,19 @@ class _Scanner:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
+    def offer(self, new: list[bytes]) -> None:
+        """During the walk: hand out a full chunk when workers are running and not yet busy."""
+        if (
+            self.pool is not None
+            and len(new) - self.handed_out >= _CHUNK
+            and len(self.pending) < 2 * self.n
+        ):
+            chunk = new[self.handed_out : self.handed_out + _CHUNK]
+            self.pending.append(self.pool.submit(scan_commits, chunk))
+            self.handed_out += len(chunk)
+
     def run(self, new: list[bytes]) -> Iterator[ScanRows]:
+        """Results for every commit of new, in chunk order (chunks offered earlier come first)."""
         if self.pool is None and (self.n <= 1 or len(new) < _WORKER_THRESHOLD):
             init_worker(self.path, self.rules)
             for start in range(0, len(new), _CHUNK):
@@ -517,17 +555,17 @@ class _Scanner:
             return
         self.warm()
         assert self.pool is not None
-        pending: deque[Future[ScanRows]] = deque()
-        queue = iter(_chunks(new, self.n))
+        queue = iter(_chunks(new[self.handed_out :], self.n))
         for chunk in queue:
-            pending.append(self.pool.submit(scan_commits, chunk))
-            if len(pending) >= 2 * self.n:
+            if len(self.pending) >= 2 * self.n:
+                self.pending.append(self.pool.submit(scan_commits, chunk))
                 break
-        while pending:
-            rows = pending.popleft().result()
+            self.pending.append(self.pool.submit(scan_commits, chunk))
+        while self.pending:
+            rows = self.pending.popleft().result()
             nxt = next(queue, None)
             if nxt is not None:
-                pending.append(self.pool.submit(scan_commits, nxt))
+                self.pending.append(self.pool.submit(scan_commits, nxt))
             yield rows
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import accumulate, repeat
-from operator import add
+from operator import add, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +125,8 @@ class _TreeDiffer:
         entries = _TREE_ENTRY.findall(data)
         if offsets is None:
             # Entry length = len("mode name") + NUL + 20-byte id; C-level iterators, no Python loop.
-            names = next(zip(*entries, strict=True), ())
-            offsets = list(accumulate(map(add, map(len, names), repeat(21)), initial=0))
+            lengths = map(len, map(itemgetter(0), entries))
+            offsets = list(accumulate(map(add, lengths, repeat(21)), initial=0))
             self._store(oid, (data, offsets))
         return data, offsets, entries
 
