@@ -142,13 +142,21 @@ class _TreeDiffer:
         if swapped:
             a, b, a_offsets, old, new = b, a, b_offsets, new, old
         assert a_offsets is not None
-        start = a_offsets[bisect_right(a_offsets, _common_prefix(a, b)) - 1]
-        tail = _common_suffix(a, b, min(len(a), len(b)) - start)
-        last = bisect_left(a_offsets, len(a) - tail)
-        a_end = a_offsets[last]
+        first = bisect_right(a_offsets, _common_prefix(a, b)) - 1
+        start = a_offsets[first]
         shift = len(b) - len(a)
-        a_win = _TREE_ENTRY.findall(a, start, a_end)
-        b_win = _TREE_ENTRY.findall(b, start, a_end + shift)
+        # Usually only the entry at `start` differs: one compare of the rest confirms it.
+        last = first + 1
+        if (
+            last >= len(a_offsets)
+            or a_offsets[last] + shift < start
+            or a[a_offsets[last] :] != b[a_offsets[last] + shift :]
+        ):
+            tail = _common_suffix(a, b, min(len(a), len(b)) - start)
+            last = bisect_left(a_offsets, len(a) - tail)
+        a_end = a_offsets[last]
+        a_win = _entries_between(a, start, a_end)
+        b_win = _entries_between(b, start, a_end + shift)
         b_lengths = [len(m) + 21 for m, _ in b_win]
         if sum(b_lengths) != a_end + shift - start:
             # The other side's entries do not line up with the shared tail (a name that contains
@@ -157,15 +165,12 @@ class _TreeDiffer:
             b_win = _TREE_ENTRY.findall(b)
         elif self._cache.get(new, (b, None))[1] is None:
             middle = list(accumulate(b_lengths, initial=start))[:-1]
-            self._store(
-                new,
-                (
-                    b,
-                    a_offsets[: bisect_left(a_offsets, start)]
-                    + middle
-                    + [x + shift for x in a_offsets[last:]],
-                ),
-            )
+            if shift == 0 and middle == a_offsets[first:last]:
+                # The usual change (a file's id) keeps every entry's length: share the offsets.
+                self._store(new, (b, a_offsets))
+            else:
+                tail_offsets = list(map(add, a_offsets[last:], repeat(shift)))
+                self._store(new, (b, a_offsets[:first] + middle + tail_offsets))
         return (b_win, a_win) if swapped else (a_win, b_win)
 
     def diff(
@@ -182,6 +187,15 @@ class _TreeDiffer:
         else:
             a_entries = self._full(old)[2] if old else []
             b_entries = self._full(new)[2] if new else []
+        if len(a_entries) == 1 and len(b_entries) == 1 and a_entries[0][0] == b_entries[0][0]:
+            # The usual case: one entry whose id changed (same mode and name).
+            (modename, old_oid), (_, new_oid) = a_entries[0], b_entries[0]
+            mode, _, name = modename.partition(b" ")
+            if mode == _DIR_MODE:
+                self._diff(old_oid, new_oid, prefix + name + b"/", out)
+            else:
+                out.append((prefix + name, mode, old_oid, mode, new_oid))
+            return
         a, b = set(a_entries), set(b_entries)
         olds: dict[bytes, tuple[bytes, bytes]] = {}
         news: dict[bytes, tuple[bytes, bytes]] = {}
@@ -220,6 +234,14 @@ class _TreeDiffer:
             )
 
 
+def _entries_between(data: bytes, start: int, end: int) -> list[tuple[bytes, bytes]]:
+    """Tree entries in data[start:end]; a single entry (the usual window) without the regex."""
+    nul = data.find(b"\x00", start, end)
+    if nul >= 0 and nul + 21 == end:
+        return [(data[start:nul], data[nul + 1 : end])]
+    return _TREE_ENTRY.findall(data, start, end)
+
+
 def _canonical_mode(mode: bytes) -> bytes:
     """git's canon_mode: any regular file is 100644 or 100755 (executable bit)."""
     if mode.startswith(b"100"):
@@ -228,7 +250,7 @@ def _canonical_mode(mode: bytes) -> bytes:
 
 
 def _common_prefix(a: bytes, b: bytes) -> int:
-    """Length of the common head, found by galloping slice compares (memcmp speed)."""
+    """Length of the common head, found by galloping then bisecting slice compares (memcmp speed)."""
     limit = min(len(a), len(b))
     lo, hi, step = 0, 0, 256
     while lo < limit:
@@ -238,14 +260,13 @@ def _common_prefix(a: bytes, b: bytes) -> int:
         lo, step = hi, step * 2
     else:
         return limit
-    while hi - lo > 32:
+    # a[:lo] == b[:lo] and a[lo:hi] != b[lo:hi]
+    while hi - lo > 1:
         mid = (lo + hi) // 2
         if a[lo:mid] == b[lo:mid]:
             lo = mid
         else:
             hi = mid
-    while lo < hi and a[lo] == b[lo]:
-        lo += 1
     return lo
 
 
@@ -260,14 +281,13 @@ def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
         done, step = upto, step * 2
     else:
         return max(limit, 0)
-    while upto - done > 32:
+    # the last `done` bytes agree; somewhere in (done, upto] they do not
+    while upto - done > 1:
         mid = (done + upto) // 2
         if a[la - mid : la - done] == b[lb - mid : lb - done]:
             done = mid
         else:
             upto = mid
-    while done < upto and a[la - done - 1] == b[lb - done - 1]:
-        done += 1
     return done
 
 
