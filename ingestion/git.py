@@ -298,7 +298,7 @@ def _graph(
         for commit in walker:
             sha = str(commit.id)
             order.append(sha)
-            parents[sha] = tuple(str(p) for p in commit.parent_ids)
+            parents[sha] = tuple(map(str, commit.parent_ids))
             report(sha)
         return _Graph(order, parents)
     except (KeyError, pygit2.GitError):
