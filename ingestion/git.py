@@ -338,7 +338,7 @@ def ingest_repository(
 ) -> IngestResult:
     """Bring one repository up to date in the warehouse: new commits only, idempotent, resumable."""
     started = time.perf_counter()
-    configure_libgit2()
+    configure_libgit2(object_cache=True)  # this process walks the graph; workers switch it off
     run_id = str(uuid.uuid4())
     name = source.repo_name
     ruleset = rules.load()

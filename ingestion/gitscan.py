@@ -55,16 +55,17 @@ class RulesSpec:
         )
 
 
-def configure_libgit2() -> None:
+def configure_libgit2(*, object_cache: bool = False) -> None:
     """Process-wide libgit2 settings for read-heavy scanning.
 
     Object hashes are not re-verified on read (git does not either; it is a large share of the
     time). libgit2's object cache is switched off: a scan reads each object about once, trees are
     cached here as raw entries, and the cache's bookkeeping cost 13 % of a worker's time
-    (measured on git's history) while its hits saved nothing measurable.
+    (measured on git's history) while its hits saved nothing measurable. The graph walk, which
+    revisits commits, keeps it (`object_cache=True`: 20 % faster there).
     """
     pygit2.settings.enable_strict_hash_verification(False)
-    pygit2.settings.enable_caching(False)
+    pygit2.settings.enable_caching(object_cache)
 
 
 def decode_text(raw: bytes, encoding: str | None) -> str:
