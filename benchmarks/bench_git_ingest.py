@@ -60,9 +60,8 @@ def _watch(proc: subprocess.Popen[bytes], seen: _Tree) -> None:
                 if pss > seen.per_process.get(p.pid, ("", 0))[1]:
                     seen.per_process[p.pid] = (name, pss)
             seen.peak = max(seen.peak, total)
-            time.sleep(
-                0.5
-            )  # reading smaps is not free: poll gently so the probe does not slow the run
+            # Reading smaps is not free: poll gently so the probe does not slow the run.
+            time.sleep(0.5)
     except psutil.Error:
         pass
 
