@@ -26,6 +26,7 @@ from dagster_project.config import (
     CONFIG_NAME,
     Config,
     ConfigError,
+    GitSourceConfig,
     demo_workspace,
     find_config,
     load_config,
@@ -33,6 +34,7 @@ from dagster_project.config import (
 )
 from ingestion import __version__
 from ingestion.attribution import RuleError
+from ingestion.connectors import SourceSettings, run_source
 from ingestion.excludes import ExcludeError, Excludes
 from ingestion.git import (
     GitSource,
@@ -45,6 +47,8 @@ from ingestion.git import (
     reattribute,
     start_run,
 )
+from ingestion.http import SourceError
+from ingestion.sync import SyncContext, SyncResult
 from ingestion.warehouse import WarehouseError, connect, migrate, require_current
 
 app = typer.Typer(
@@ -58,7 +62,7 @@ app = typer.Typer(
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
-USER_ERRORS = (ConfigError, WarehouseError, GitSourceError, RuleError, ExcludeError)
+USER_ERRORS = (ConfigError, WarehouseError, GitSourceError, RuleError, ExcludeError, SourceError)
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="Configuration file (default: $SPRINTPROOF_CONFIG, ./sprintproof.yaml, then the demo workspace).", dir_okay=False)]  # fmt: skip
 
 
@@ -144,7 +148,21 @@ def _sources(s: Settings, repos: list[str]) -> list[GitSource]:
             for r in repos
         ]
     return [GitSource(location=src.url or src.path or "", name=src.name, default_branch=src.default_branch,
-                      token_env=src.token_env) for src in s.config.sources]  # fmt: skip
+                      token_env=src.token_env) for src in s.config.sources
+            if isinstance(src, GitSourceConfig)]  # fmt: skip
+
+
+def _api_sources(s: Settings, names: list[str]) -> list[SourceSettings]:
+    found: list[SourceSettings] = [
+        src for src in s.config.sources if not isinstance(src, GitSourceConfig)
+    ]
+    if names:
+        known = {src.source_name for src in found}
+        unknown = sorted(set(names) - known)
+        if unknown:
+            raise UserError(f"no source named {', '.join(unknown)} in the configuration; known: {', '.join(sorted(known)) or 'none'}")  # fmt: skip
+        found = [src for src in found if src.source_name in names]
+    return found
 
 
 @app.command()
@@ -193,18 +211,68 @@ def ingest(
     workers: Annotated[
         int | None, typer.Option(min=1, max=64, help="Processes for line counting.")
     ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source", help="Only this configured source (repeatable; git sources by name too)."
+        ),
+    ] = None,
 ) -> None:
     """Bring the warehouse up to date with every configured source (incremental)."""
     s = settings(config)
-    sources = _sources(s, repo or [])
-    if not sources:
+    only = source or []
+    git_sources = _sources(s, repo or [])
+    api_sources = (
+        []
+        if repo
+        else _api_sources(s, [n for n in only if n not in {g.repo_name for g in git_sources}])
+    )
+    if only and not repo:
+        git_sources = [g for g in git_sources if g.repo_name in only]
+    if not git_sources and not api_sources:
         raise UserError(
             "nothing to ingest: the configuration has no sources; add one or pass --repo PATH_OR_URL"
         )
-    results = run_ingest(s, sources, warehouse or s.warehouse, workers)
-    failed = [r for r in results if isinstance(r, str)]
+    path = warehouse or s.warehouse
+    results = run_ingest(s, git_sources, path, workers) if git_sources else []
+    api_results = run_api_ingest(s, api_sources, path) if api_sources else []
+    failed = [r for r in [*results, *api_results] if isinstance(r, str)]
     if failed:
         raise typer.Exit(2)
+
+
+def run_api_ingest(
+    s: Settings, sources: list[SourceSettings], path: Path
+) -> list[SyncResult | str]:
+    """Run the API and file sources one after the other; a failed source does not stop the others."""
+    results: list[SyncResult | str] = []
+    rules = s.rules().load()
+    with connect(path) as con:
+        migrate(con)
+        git_repos = dict(con.execute("SELECT repo, default_branch FROM repos").fetchall())
+        for src in sources:
+            ctx = SyncContext(
+                con=con,
+                rules=rules,
+                git_repos=git_repos,
+                warn=lambda m, n=src.source_name: _warn(f"{n}: {m}"),
+            )
+            try:
+                with _progress() as progress:
+                    ctx.progress = progress
+                    result = run_source(ctx, src)
+            except SourceError as exc:
+                _error(" ".join(str(exc).split()))
+                results.append(str(exc))
+                continue
+            results.append(result)
+            out.print(
+                f"{result.source}: {result.rows_written} rows written, {result.requests} requests in {result.seconds:.1f}s",
+                highlight=False,
+            )
+            for warning in result.warnings:
+                _warn(f"{result.source}: {warning}")
+    return results
 
 
 def run_ingest(

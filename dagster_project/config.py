@@ -10,6 +10,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ingestion.attribution import FIELDS
+from ingestion.settings import (
+    CopilotSettings,
+    GitHubSettings,
+    GitLabSettings,
+    JiraCsvSettings,
+    JiraSettings,
+    LinearSettings,
+)
 
 CONFIG_ENV = "SPRINTPROOF_CONFIG"
 HOME_ENV = "SPRINTPROOF_HOME"
@@ -43,7 +51,26 @@ class GitSourceConfig(_Model):
         return self
 
 
-SourceConfig = Annotated[GitSourceConfig, Field(discriminator="type")]
+SourceConfig = Annotated[
+    GitSourceConfig
+    | GitHubSettings
+    | GitLabSettings
+    | JiraSettings
+    | LinearSettings
+    | CopilotSettings
+    | JiraCsvSettings,
+    Field(discriminator="type"),
+]
+SOURCE_TYPES = ("git", "github", "gitlab", "jira", "linear", "copilot", "jira_csv")
+
+
+def source_name(source: "SourceConfig") -> str:
+    """The name a source has in the warehouse (its `name`, else a default from its location or type)."""
+    if isinstance(source, GitSourceConfig):
+        return source.name or Path((source.path or source.url or "").rstrip("/")).name.removesuffix(
+            ".git"
+        )
+    return source.source_name
 
 
 class ExcludesConfig(_Model):
@@ -144,12 +171,10 @@ class Config(_Model):
 
     @field_validator("sources")
     @classmethod
-    def _unique_names(cls, sources: list[GitSourceConfig]) -> list[GitSourceConfig]:
+    def _unique_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
         seen: set[str] = set()
         for source in sources:
-            name = source.name or Path(
-                (source.path or source.url or "").rstrip("/")
-            ).name.removesuffix(".git")
+            name = source_name(source)
             if name in seen:
                 raise ValueError(
                     f"two sources are named {name!r}; give one of them a distinct 'name'"
@@ -175,7 +200,7 @@ def _where(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         elif (
-            part in ("git", "str", "int", "float", "bool")
+            part in (*SOURCE_TYPES, "str", "int", "float", "bool")
             or part[:1].isupper()
             or part.startswith(("function-", "tagged-union"))
         ):
@@ -196,12 +221,15 @@ def _explain(error: Any) -> str:
         return f"{_where(loc)}: unknown key (check the spelling; `sprintproof init` writes every key with comments)"
     if kind == "union_tag_invalid":
         tag = error.get("ctx", {}).get("tag")
-        return f"{_where(loc)}.type: source type {tag!r} is not supported by this version (supported: git)"
+        return f"{_where(loc)}.type: unknown source type {tag!r} (supported: {', '.join(SOURCE_TYPES)})"
     if kind == "union_tag_not_found":
-        return f"{_where(loc)}: missing 'type' (one of: git)"
+        return f"{_where(loc)}: missing 'type' (one of: {', '.join(SOURCE_TYPES)})"
     msg = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     given = error.get("input")
-    secret_like = key.endswith("_env")  # someone may paste the secret itself here: never echo it
+    # Someone may paste the secret itself into a *_env key, or a URL with credentials: never echo those.
+    secret_like = key.endswith("_env") or (
+        isinstance(given, str) and "://" in given and "@" in given
+    )
     shown = (
         f" (got {given!r})"
         if given is not None and not isinstance(given, dict | list) and not secret_like
@@ -231,8 +259,7 @@ def parse_config(data: Any, *, origin: str = CONFIG_NAME, base: Path | None = No
     if base is not None:
         workspace = (base / config.workspace.expanduser()).resolve()
         warehouse = (base / config.warehouse.expanduser()).resolve() if config.warehouse else None
-        sources = [s.model_copy(update={"path": str((base / Path(s.path).expanduser()).resolve())}) if s.path else s
-                   for s in config.sources]  # fmt: skip
+        sources = [_resolve_paths(s, base) for s in config.sources]
         config = config.model_copy(
             update={"workspace": workspace, "warehouse": warehouse, "sources": sources}
         )
@@ -252,6 +279,16 @@ def parse_config(data: Any, *, origin: str = CONFIG_NAME, base: Path | None = No
         where = "attribution.disable" if unknown else "attribution.rules"
         raise ConfigError(f"{origin}: {where}: {exc}") from exc
     return config
+
+
+def _resolve_paths(source: "SourceConfig", base: Path) -> "SourceConfig":
+    """Relative local paths in a source are relative to the configuration file's folder."""
+    updates: dict[str, str] = {}
+    for key in ("path", "replay_dir"):
+        value = getattr(source, key, None)
+        if value:
+            updates[key] = str((base / Path(value).expanduser()).resolve())
+    return source.model_copy(update=updates) if updates else source
 
 
 def load_config(path: Path) -> Config:

@@ -12,6 +12,7 @@ from dagster_project.config import (
     HOME_ENV,
     Config,
     ConfigError,
+    GitSourceConfig,
     find_config,
     load_config,
     parse_config,
@@ -19,6 +20,12 @@ from dagster_project.config import (
 from ingestion.attribution import RuleSet
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "dagster_project" / "templates" / CONFIG_NAME
+
+
+def git_source(config: Config, index: int) -> GitSourceConfig:
+    source = config.sources[index]
+    assert isinstance(source, GitSourceConfig)
+    return source
 
 
 def write(path: Path, text: str) -> Path:
@@ -58,7 +65,9 @@ def test_template_written_by_init_parses_and_validates(tmp_path: Path) -> None:
     config = load_config(target)
 
     project = target.parent.resolve()
-    assert [s.path for s in config.sources] == [str(project)]  # "path: ." is the config's folder
+    assert [git_source(config, i).path for i in range(len(config.sources))] == [
+        str(project)
+    ]  # "path: ." is the config's folder
     assert config.workspace == project / ".sprintproof"
     assert config.warehouse_path == project / ".sprintproof" / "warehouse.duckdb"
     assert config.privacy.hash_paths is False
@@ -73,8 +82,8 @@ def test_template_commented_examples_are_valid_keys(tmp_path: Path) -> None:
 
     # The examples really were switched on (otherwise this test proves nothing).
     assert len(config.sources) == 2
-    assert config.sources[1].url is not None
-    assert config.sources[1].token_env is not None
+    assert git_source(config, 1).url is not None
+    assert git_source(config, 1).token_env is not None
     assert config.warehouse is not None
     assert config.excludes.paths
     assert len(config.attribution.rules) == 1
@@ -112,8 +121,20 @@ ERROR_CASES = {
     "not a list": ("sources: git\n", ["sources", "valid list"]),
     "bad date": ("sprints:\n  first_start: next monday\n", ["sprints.first_start", "date"]),
     "unsupported source type": (
-        "sources:\n  - type: github\n    path: .\n",
-        ["sources[0].type", "'github'", "not supported", "supported: git"],
+        "sources:\n  - type: svn\n    path: .\n",
+        ["sources[0].type", "'svn'", "unknown source type", "supported: git, github, gitlab, jira"],
+    ),
+    "connector without its scope": (
+        "sources:\n  - type: github\n    token_env: GH_TOKEN\n",
+        ["sources[0].repos", "Field required"],
+    ),
+    "connector secret in the file": (
+        "sources:\n  - type: jira\n    base_url: https://acme.atlassian.net\n    projects: [WEB]\n    password: hunter2\n",
+        ["sources[0].password", "secrets are never read"],
+    ),
+    "credentials in a URL are not echoed": (
+        "sources:\n  - type: gitlab\n    base_url: https://bob:hunter2@gitlab.acme.example\n    repos: [a/b]\n    token_env: GL\n",
+        ["sources[0].base_url", "credentials in the URL are not accepted"],
     ),
     "missing source type": ("sources:\n  - path: .\n", ["sources[0]", "missing 'type'", "git"]),
     "both path and url": (
@@ -165,6 +186,7 @@ def test_errors_name_file_key_and_expectation(
     assert "MemberConfig" not in message
     assert "function-" not in message
     assert "\n" not in message
+    assert "hunter2" not in message
 
 
 @pytest.mark.parametrize(
@@ -288,10 +310,10 @@ def test_relative_paths_resolve_against_the_config_folder(
     assert config.warehouse == (tmp_path / "etc" / "data" / "wh.duckdb").resolve()
     assert config.warehouse_path == config.warehouse
     assert config.mirrors_dir == base / "state" / "mirrors"
-    assert config.sources[0].path == str((tmp_path / "repos" / "alpha").resolve())
-    assert config.sources[1].path == str(base)
-    assert config.sources[2].url == "https://git.example/acme/beta.git"
-    assert config.sources[2].path is None
+    assert git_source(config, 0).path == str((tmp_path / "repos" / "alpha").resolve())
+    assert git_source(config, 1).path == str(base)
+    assert git_source(config, 2).url == "https://git.example/acme/beta.git"
+    assert git_source(config, 2).path is None
 
 
 def test_default_warehouse_lives_in_the_workspace(tmp_path: Path) -> None:
@@ -323,7 +345,7 @@ def test_home_relative_paths_expand_like_source_paths(
         "workspace: ~/sp\nwarehouse: ~/sp/w.duckdb\nsources:\n  - type: git\n    path: ~/repos/a\n",
     )
     config = load_config(path)
-    assert config.sources[0].path == str((home / "repos" / "a").resolve())
+    assert git_source(config, 0).path == str((home / "repos" / "a").resolve())
     assert config.workspace == (home / "sp").resolve()
     assert config.warehouse == (home / "sp" / "w.duckdb").resolve()
 
@@ -332,7 +354,7 @@ def test_parse_config_without_base_keeps_paths_as_written() -> None:
     config = parse_config({"workspace": "ws", "sources": [{"type": "git", "path": "rel/a"}]})
     assert isinstance(config, Config)
     assert config.workspace == Path("ws")
-    assert config.sources[0].path == "rel/a"
+    assert git_source(config, 0).path == "rel/a"
 
 
 # --------------------------------------------------------------------------- discovery order
