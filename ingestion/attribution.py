@@ -128,6 +128,13 @@ class Attribution:
     evidence: tuple[Evidence, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class PrAttribution(Attribution):
+    """A PR's decision; ``via`` gives, per evidence, the PR commit that carried it (None: the PR)."""
+
+    via: tuple[str | None, ...] = ()
+
+
 @dataclass(slots=True)
 class Signals:
     """Everything the matcher looks at for one commit or one pull request.
@@ -426,6 +433,42 @@ class RuleSet:
 
     def attribute(self, signals: Signals) -> Attribution:
         """Match every rule against ``signals`` and pick the strongest conclusion."""
+        hits = self._collect(signals)
+        if not hits:
+            return _UNATTRIBUTED
+        return self._decide(hits, signals.when)
+
+    def attribute_pr(
+        self, pr: Signals, commits: Sequence[tuple[str, Signals]] = ()
+    ) -> PrAttribution:
+        """A pull request's attribution: the union of its own signals and its commits' signals.
+
+        Each piece of evidence remembers the first commit that carried it (``via``), or None
+        when it came from the PR itself (author, branch, title, body, labels).
+        """
+        hits = self._collect(pr)
+        via: dict[tuple[str, str, str], str | None] = {
+            (h[3].rule_id, h[3].field, h[3].matched): None for h in hits
+        }
+        for sha, signals in commits:
+            for hit in self._collect(signals):
+                via.setdefault((hit[3].rule_id, hit[3].field, hit[3].matched), sha)
+                hits.append(hit)
+        decided = self._decide(hits, pr.when) if hits else _UNATTRIBUTED
+        return PrAttribution(
+            decided.tool,
+            decided.mode,
+            decided.confidence,
+            decided.evidence,
+            tuple(via.get((e.rule_id, e.field, e.matched)) for e in decided.evidence),
+        )
+
+    def classify_account(self, login: str, account_type: str | None = None) -> Attribution:
+        """What an account is (review bot, dependency bot, agent) by the ``pr_author`` rules;
+        used for reviewers and PR authors alike."""
+        return self.attribute(Signals(pr_author=login, pr_author_type=account_type))
+
+    def _collect(self, signals: Signals) -> list[_Hit]:
         hits: list[_Hit] = []
         matchers = self._by_field
 
@@ -465,10 +508,7 @@ class RuleSet:
             collect("pr_author", login, account_type)
         for label in dict.fromkeys(signals.labels):
             collect("label", label)
-
-        if not hits:
-            return _UNATTRIBUTED
-        return self._decide(hits, signals.when)
+        return hits
 
     def _decide(self, hits: list[_Hit], when: datetime | None) -> Attribution:
         rules = self.rules

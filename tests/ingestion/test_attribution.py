@@ -1250,3 +1250,58 @@ def test_split_message() -> None:
 )
 def test_branch_from_merge_subject(subject: str, branch: str | None) -> None:
     assert branch_from_merge_subject(subject) == branch
+
+
+# --------------------------------------------------------------------------- pull requests
+
+
+def test_pr_attribution_is_the_union_of_its_own_and_its_commits_signals() -> None:
+    rules = RuleSet.load()
+    pr = Signals(
+        subject="Fix login", branch="feature/login", pr_author="alice", pr_author_type="User"
+    )
+    human = ("a" * 40, Signals(subject="wip", authors=("Alice <alice@acme.example>",)))
+    assisted = (
+        "b" * 40,
+        Signals(subject="tests", trailers=[("Co-authored-by", "Claude <noreply@anthropic.com>")],
+                authors=("Alice <alice@acme.example>",)),
+    )  # fmt: skip
+    alone = rules.attribute_pr(pr, [human])
+    assert (alone.tool, alone.mode, alone.evidence) == (None, None, ())
+    both = rules.attribute_pr(pr, [human, assisted])
+    assert (both.tool, both.mode) == ("claude_code", "assisted")
+    assert [(e.field, v) for e, v in zip(both.evidence, both.via, strict=True)] == [
+        ("trailer", "b" * 40)
+    ]
+
+
+def test_pr_agent_author_outranks_a_commit_marker_and_keeps_its_origin() -> None:
+    rules = RuleSet.load()
+    pr = Signals(
+        subject="Add retries",
+        branch="copilot/add-retries",
+        pr_author="copilot-swe-agent",
+        pr_author_type="Bot",
+    )
+    commit = (
+        "c" * 40,
+        Signals(
+            subject="Initial plan",
+            authors=("copilot-swe-agent[bot] <198982749+Copilot@users.noreply.github.com>",),
+        ),
+    )
+    result = rules.attribute_pr(pr, [commit])
+    assert (result.tool, result.mode) == ("copilot_agent", "agent")
+    origins = {e.field: v for e, v in zip(result.evidence, result.via, strict=True)}
+    assert origins["pr_author"] is None and origins["branch"] is None
+
+
+@pytest.mark.parametrize(
+    ("login", "kind", "mode"),
+    [("coderabbitai[bot]", "Bot", "review"), ("dependabot[bot]", "Bot", "bot"), ("renovate[bot]", "Bot", "bot"),
+     ("copilot-swe-agent", "Bot", "agent"), ("claude", "User", None), ("alice", "User", None)],
+)  # fmt: skip
+def test_accounts_are_classified_by_the_pr_author_rules(
+    login: str, kind: str, mode: str | None
+) -> None:
+    assert RuleSet.load().classify_account(login, kind).mode == mode
