@@ -48,6 +48,7 @@ from ingestion.git import (
     start_run,
 )
 from ingestion.http import SourceError
+from ingestion.linking import link, reattribute_prs
 from ingestion.sync import SyncContext, SyncResult
 from ingestion.warehouse import WarehouseError, connect, migrate, require_current
 
@@ -236,9 +237,23 @@ def ingest(
     path = warehouse or s.warehouse
     results = run_ingest(s, git_sources, path, workers) if git_sources else []
     api_results = run_api_ingest(s, api_sources, path) if api_sources else []
+    run_linking(path)
     failed = [r for r in [*results, *api_results] if isinstance(r, str)]
     if failed:
         raise typer.Exit(2)
+
+
+def run_linking(path: Path) -> None:
+    """Join what the sources stored: commits to PRs, tickets to PRs and commits, inherited attribution."""
+    with connect(path) as con:
+        migrate(con)
+        linked = link(con)
+    if linked.commit_prs or linked.ticket_links:
+        out.print(
+            f"links: {linked.commit_prs} commit-PR, {linked.ticket_links} ticket links; "
+            f"{linked.inherited} merge commits inherit their PR's AI attribution",
+            highlight=False,
+        )
 
 
 def run_api_ingest(
@@ -346,6 +361,13 @@ def attribute(
             )
             out.print(
                 f"{name}: rules {ruleset.version}; {changed} commits changed attribution",
+                highlight=False,
+            )
+        if not repo:
+            changed_prs = reattribute_prs(con, ruleset)
+            linked = link(con)
+            out.print(
+                f"pull requests: {changed_prs} changed attribution; {linked.inherited} merge commits inherit their PR's",
                 highlight=False,
             )
 
@@ -498,6 +520,7 @@ def demo(
     results = run_ingest(s, sources, s.warehouse, workers)
     if any(isinstance(r, str) for r in results):
         raise typer.Exit(2)
+    run_linking(s.warehouse)
     out.print(
         f"Configuration: {config_path}  (every sprintproof command now finds it when no other is given)"
     )

@@ -684,6 +684,9 @@ def _write_batch(
                 for c in ("files_changed", "binary_files")
             ],
             pl.lit(run_id).alias("run_id"),
+            pl.col("ai_tool").alias("own_ai_tool"),
+            pl.col("ai_mode").alias("own_ai_mode"),
+            pl.col("ai_confidence").alias("own_ai_confidence"),
         )
         .drop("author_time", "commit_time")
     )
@@ -826,7 +829,7 @@ def reattribute(
     stored = con.sql(
         "SELECT sha, subject, source_branch, authored_at, author_name, author_email, author_canonical_name, "
         "author_canonical_email, committer_name, committer_email, committer_canonical_name, "
-        f"committer_canonical_email, ai_tool, ai_mode, ai_confidence FROM commits WHERE repo = '{_quote(name)}'"
+        f"committer_canonical_email, own_ai_tool, own_ai_mode, own_ai_confidence FROM commits WHERE repo = '{_quote(name)}'"
     ).pl()
     trailer_rows = con.sql(
         f"SELECT sha, list(struct_pack(key, value) ORDER BY position) AS t FROM commit_trailers WHERE repo = '{_quote(name)}' GROUP BY sha"
@@ -857,9 +860,9 @@ def reattribute(
             )
         )  # fmt: skip
         if (result.tool, result.mode, result.confidence) != (
-            row["ai_tool"],
-            row["ai_mode"],
-            row["ai_confidence"],
+            row["own_ai_tool"],
+            row["own_ai_mode"],
+            row["own_ai_confidence"],
         ):
             updates.append((sha, result.tool, result.mode, result.confidence))
         for ev in result.evidence:
@@ -886,9 +889,14 @@ def reattribute(
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM ai_evidence WHERE subject_kind = 'commit' AND repo = ?", [name])
         con.execute("INSERT INTO ai_evidence BY NAME SELECT * FROM _ev")
+        # The effective attribution follows the commit's own unless it was inherited from a PR;
+        # the linking step that runs after re-attribution decides inheritance again.
         con.execute(
-            "UPDATE commits SET ai_tool = _upd.t, ai_mode = _upd.m, ai_confidence = _upd.c FROM _upd "
-            "WHERE commits.repo = ? AND commits.sha = _upd.sha",
+            "UPDATE commits SET own_ai_tool = _upd.t, own_ai_mode = _upd.m, own_ai_confidence = _upd.c, "
+            "ai_tool = CASE WHEN ai_via_pr IS NULL THEN _upd.t ELSE ai_tool END, "
+            "ai_mode = CASE WHEN ai_via_pr IS NULL THEN _upd.m ELSE ai_mode END, "
+            "ai_confidence = CASE WHEN ai_via_pr IS NULL THEN _upd.c ELSE ai_confidence END "
+            "FROM _upd WHERE commits.repo = ? AND commits.sha = _upd.sha",
             [name],
         )
         con.execute("UPDATE repos SET ruleset_version = ? WHERE repo = ?", [ruleset.version, name])

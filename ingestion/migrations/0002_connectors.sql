@@ -293,6 +293,12 @@ CREATE TABLE source_fields (
 );
 
 ALTER TABLE ai_evidence ADD COLUMN via_sha VARCHAR;     -- for PR evidence: the PR commit that carried it
+-- A commit's own attribution (its own signals) next to the effective one in ai_tool/ai_mode/
+-- ai_confidence, which a squash or merge commit inherits from its PR when the PR's is stronger.
+ALTER TABLE commits ADD COLUMN own_ai_tool VARCHAR;
+ALTER TABLE commits ADD COLUMN own_ai_mode VARCHAR;
+ALTER TABLE commits ADD COLUMN own_ai_confidence DOUBLE;
 ALTER TABLE commits ADD COLUMN ai_via_pr VARCHAR;       -- 'owner/name#123' when inherited from a PR
+UPDATE commits SET own_ai_tool = ai_tool, own_ai_mode = ai_mode, own_ai_confidence = ai_confidence;
 ALTER TABLE ingest_runs ADD COLUMN rows_written INTEGER DEFAULT 0;
 ALTER TABLE ingest_runs ADD COLUMN requests INTEGER DEFAULT 0;
