@@ -30,6 +30,7 @@ from dagster_project.config import (
     demo_workspace,
     find_config,
     load_config,
+    metrics_settings,
     parse_config,
 )
 from ingestion import __version__
@@ -460,6 +461,86 @@ def status(
     )
     if tools:
         out.print("By tool: " + ", ".join(f"{tool} {n}" for tool, n in tools))
+
+
+def _today(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"--today {value!r}: expected a date as YYYY-MM-DD") from None
+
+
+@app.command("metrics")
+def metrics_cmd(
+    config: ConfigOption = None,
+    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file.")] = None,
+    today: Annotated[
+        str | None, typer.Option(help="Compute as of this day (YYYY-MM-DD; default: today).")
+    ] = None,
+) -> None:
+    """Recompute every mart (sprint calendar, identities, facts, sprint metrics, board summary)."""
+    from metrics.marts import recompute
+
+    s = settings(config)
+    path = warehouse or s.warehouse
+    with connect(path) as con:
+        require_current(con, path)
+        marts = recompute(con, metrics_settings(s.config, today=_today(today)))
+    total = sum(marts.seconds.values())
+    metrics_rows = marts.tables["sprint_metrics"]
+    ok = metrics_rows.filter(metrics_rows["status"] == "ok").height
+    out.print(
+        f"{path}: {metrics_rows.height} metric rows ({ok} ok) for "
+        f"{marts.tables['mart_calendar'].height} team sprints in {total:.1f}s",
+        highlight=False,
+    )
+    for warning in marts.warnings:
+        _warn(warning)
+    unmatched = marts.tables["mart_unmatched_identities"]
+    if unmatched.height:
+        _warn(
+            f"{unmatched.height} identities belong to no configured person; `sprintproof identities` lists them"
+        )
+
+
+@app.command()
+def identities(
+    config: ConfigOption = None,
+    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 50,
+) -> None:
+    """List identities that belong to no configured person, with suggested matches to review."""
+    from metrics.marts import _observed, load_inputs
+    from metrics.people import resolve
+
+    s = settings(config)
+    path = warehouse or s.warehouse
+    with connect(path, read_only=True) as con:
+        require_current(con, path)
+        inputs = load_inputs(con)
+        observed, links = _observed(inputs)
+        bots = inputs.evidence_authors.collect().get_column("identity").drop_nulls().to_list()
+    resolution = resolve(metrics_settings(s.config), observed, links, bots)
+    unmatched = resolution.unmatched
+    for conflict in resolution.conflicts:
+        _warn(f"identity conflict: {conflict}")
+    if unmatched.is_empty():
+        out.print(
+            "Every identity in the warehouse belongs to a configured person (bots and agents left out)."
+        )
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for title in ("identity", "kind", "seen", "suggested person"):
+        table.add_column(title, no_wrap=True)
+    for ident, kind, seen, suggestion in unmatched.head(limit).iter_rows():
+        table.add_row(ident, kind, str(seen), suggestion or "")
+    out.print(table)
+    out.print(
+        f"{unmatched.height} unmatched. To accept a suggestion, add the identity to that person's ids under "
+        "`people:` in the configuration (or to a team's members)."
+    )
 
 
 @app.command()

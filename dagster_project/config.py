@@ -4,7 +4,7 @@ import os
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -18,6 +18,9 @@ from ingestion.settings import (
     JiraSettings,
     LinearSettings,
 )
+
+if TYPE_CHECKING:
+    from metrics.model import Settings as MetricSettings
 
 CONFIG_ENV = "SPRINTPROOF_CONFIG"
 HOME_ENV = "SPRINTPROOF_HOME"
@@ -118,19 +121,70 @@ class MemberConfig(_Model):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class SprintConfig(_Model):
+    length_days: int = Field(default=14, ge=1, le=70)
+    first_start: date | None = None
+
+
+class TeamSprintsConfig(_Model):
+    """Where a team's sprints come from: a tracker's board (Jira board id, Linear team key, GitLab
+    group or project, GitHub repository for milestones) or a cadence of its own."""
+
+    source: str | None = None  # a configured source's name
+    board: str | None = None
+    length_days: int | None = Field(default=None, ge=1, le=70)
+    first_start: date | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "TeamSprintsConfig":
+        tracker = self.source is not None or self.board is not None
+        cadence = self.length_days is not None or self.first_start is not None
+        if tracker and cadence:
+            raise ValueError(
+                "give either source and board (tracker sprints) or length_days/first_start (a cadence)"
+            )
+        if tracker and (self.source is None or self.board is None):
+            raise ValueError("tracker sprints need both source (a source's name) and board")
+        return self
+
+
 class TeamConfig(_Model):
-    name: str
+    name: str = Field(min_length=1)
     members: list[MemberConfig | str] = []
     repos: list[str] = []
+    projects: list[str] = []  # ticket projects (Jira keys, Linear team keys) the team works in
     ai_rollout: date | None = None
+    sprints: TeamSprintsConfig | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value.startswith("__"):
+            raise ValueError(
+                "team names starting with '__' are reserved (__org__ is the organisation)"
+            )
+        return value
 
     def member_ids(self) -> list[str]:
         return [m if isinstance(m, str) else m.id for m in self.members]
 
 
-class SprintConfig(_Model):
-    length_days: int = Field(default=14, ge=1, le=70)
-    first_start: date | None = None
+class PersonConfig(_Model):
+    """One person and every identity they use (emails, forge logins, Jira accountId, Linear id)."""
+
+    name: str = Field(min_length=1)
+    ids: list[str] = Field(min_length=1)
+
+
+class MetricsConfig(_Model):
+    min_sample: int = Field(default=5, ge=1)  # fewer items in a denominator: insufficient_data
+    baseline_min_sprints: int = Field(default=3, ge=1)
+    confidence: float = Field(default=0.9, gt=0.5, lt=1.0)
+    bootstrap_samples: int = Field(default=2000, ge=100, le=100_000)
+    seed: int = 0
+    production_environments: list[str] = ["production", "prod", "live"]
+    durability_days: int = Field(default=30, ge=1)
+    churn_days: int = Field(default=21, ge=1)
 
 
 class BaselineConfig(_Model):
@@ -163,8 +217,10 @@ class Config(_Model):
     sources: list[SourceConfig] = []
     excludes: ExcludesConfig = ExcludesConfig()
     attribution: AttributionConfig = AttributionConfig()
+    people: list[PersonConfig] = []
     teams: list[TeamConfig] = []
     sprints: SprintConfig = SprintConfig()
+    metrics: MetricsConfig = MetricsConfig()
     baseline: BaselineConfig = BaselineConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     ingest: IngestConfig = IngestConfig()
@@ -181,6 +237,30 @@ class Config(_Model):
                 )
             seen.add(name)
         return sources
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Config":
+        names = [t.name for t in self.teams]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"team names must be unique; repeated: {', '.join(duplicated)}")
+        owners: dict[str, str] = {}
+        for person in self.people:
+            for ident in person.ids:
+                key = ident.strip().lower()
+                if key in owners and owners[key] != person.name:
+                    raise ValueError(
+                        f"identity {ident!r} is listed for two people: {owners[key]} and {person.name}"
+                    )
+                owners[key] = person.name
+        known_sources = {source_name(s) for s in self.sources}
+        for team in self.teams:
+            if team.sprints and team.sprints.source and team.sprints.source not in known_sources:
+                raise ValueError(
+                    f"team {team.name!r}: sprints.source {team.sprints.source!r} is not a configured source "
+                    f"(known: {', '.join(sorted(known_sources)) or 'none'})"
+                )
+        return self
 
     @property
     def warehouse_path(self) -> Path:
@@ -335,3 +415,45 @@ def find_config(explicit: Path | None = None) -> Path | None:
         return local
     demo = demo_workspace() / CONFIG_NAME
     return demo if demo.exists() else None
+
+
+def metrics_settings(config: Config, *, today: date | None = None) -> "MetricSettings":
+    """The metrics engine's plain settings from the configuration."""
+    from metrics.model import Member, PersonSpec, TeamSpec
+    from metrics.model import Settings as MetricSettings
+
+    teams = tuple(
+        TeamSpec(
+            name=t.name,
+            members=tuple(
+                Member(m) if isinstance(m, str) else Member(m.id, m.start, m.end) for m in t.members
+            ),
+            repos=tuple(t.repos),
+            projects=tuple(t.projects),
+            ai_rollout=t.ai_rollout,
+            sprint_source=t.sprints.source if t.sprints else None,
+            sprint_board=t.sprints.board if t.sprints else None,
+            cadence_days=t.sprints.length_days if t.sprints else None,
+            cadence_start=t.sprints.first_start if t.sprints else None,
+        )
+        for t in config.teams
+    )
+    m = config.metrics
+    return MetricSettings(
+        teams=teams,
+        people=tuple(PersonSpec(p.name, tuple(p.ids)) for p in config.people),
+        cadence_days=config.sprints.length_days,
+        cadence_start=config.sprints.first_start,
+        baseline_sprints=config.baseline.sprints,
+        baseline_min_sprints=m.baseline_min_sprints,
+        min_group_size=config.privacy.min_group_size,
+        per_person_views=config.privacy.per_person_views,
+        min_sample=m.min_sample,
+        confidence=m.confidence,
+        bootstrap_samples=m.bootstrap_samples,
+        seed=m.seed,
+        production_environments=tuple(m.production_environments),
+        durability_days=m.durability_days,
+        churn_days=m.churn_days,
+        today=today,
+    )

@@ -1,0 +1,133 @@
+"""The sprint calendar: each team's sprints from its tracker board or a cadence, plus the organisation's cadence.
+
+A sprint is the half-open interval [sprint_start, sprint_end). A tracker sprint ends when it was
+completed (Jira's completeDate), else at its planned end; the organisation (`__org__`) and teams
+without a tracker board follow a fixed cadence.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+
+from metrics.model import ORG, UTC_TS, Settings, TeamSpec
+
+CALENDAR_SCHEMA = {
+    "team": pl.String,
+    "sprint_id": pl.String,
+    "sprint_name": pl.String,
+    "sprint_start": UTC_TS,
+    "sprint_end": UTC_TS,
+    "sprint_state": pl.String,
+    "origin": pl.String,
+}
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def cadence(team: str, start: date, length_days: int, until: date, today: date) -> pl.LazyFrame:
+    """Back-to-back sprints of `length_days` from `start` until the one that contains `until`."""
+    if until < start:
+        return pl.LazyFrame(schema=CALENDAR_SCHEMA)
+    count = (until - start).days // length_days + 1
+    starts = [start + timedelta(days=length_days * i) for i in range(count)]
+    rows = []
+    for first in starts:
+        end = first + timedelta(days=length_days)
+        state = "closed" if end <= today else "active" if first <= today else "future"
+        rows.append(
+            {
+                "team": team,
+                "sprint_id": first.isoformat(),
+                "sprint_name": f"{first:%d %b} – {end - timedelta(days=1):%d %b %Y}",
+                "sprint_start": _midnight(first),
+                "sprint_end": _midnight(end),
+                "sprint_state": state,
+                "origin": f"cadence:{length_days}d",
+            }
+        )
+    return pl.LazyFrame(rows, schema=CALENDAR_SCHEMA)
+
+
+def _default_start(first_activity: date | None, today: date) -> date:
+    day = first_activity or today
+    return day - timedelta(days=day.weekday())  # the Monday on or before the first activity
+
+
+def tracker_sprints(sprints: pl.LazyFrame, team: TeamSpec) -> pl.LazyFrame:
+    """A team's sprints from its board: planned start, completed (or planned) end."""
+    return (
+        sprints.filter(
+            (pl.col("source") == team.sprint_source)
+            & (pl.col("board_id") == team.sprint_board)
+            & ~pl.col("is_deleted")
+            & pl.col("start_at").is_not_null()
+            & pl.col("end_at").is_not_null()
+        )
+        .select(
+            pl.lit(team.name).alias("team"),
+            pl.col("sprint_id"),
+            pl.col("name").alias("sprint_name"),
+            pl.col("start_at").dt.convert_time_zone("UTC").alias("sprint_start"),
+            pl.when(pl.col("state") == "closed")
+            .then(pl.coalesce("completed_at", "end_at"))
+            .otherwise(pl.col("end_at"))
+            .dt.convert_time_zone("UTC")
+            .alias("sprint_end"),
+            pl.col("state").alias("sprint_state"),
+            pl.lit(f"{team.sprint_source}:{team.sprint_board}").alias("origin"),
+        )
+        .filter(pl.col("sprint_end") > pl.col("sprint_start"))
+        .cast(CALENDAR_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def build_calendar(
+    sprints: pl.LazyFrame, settings: Settings, *, first_activity: date | None, today: date
+) -> pl.LazyFrame:
+    """Every team's sprints and the organisation's, sorted by team and start."""
+    org_start = settings.cadence_start or _default_start(first_activity, today)
+    frames = [cadence(ORG, org_start, settings.cadence_days, today, today)]
+    for team in settings.teams:
+        if team.sprint_source is not None:
+            frames.append(tracker_sprints(sprints, team))
+        else:
+            length = team.cadence_days or settings.cadence_days
+            start = team.cadence_start or (
+                org_start if team.cadence_days is None else _default_start(first_activity, today)
+            )
+            frames.append(cadence(team.name, start, length, today, today))
+    return pl.concat(frames).sort("team", "sprint_start")
+
+
+def assign_sprint(
+    facts: pl.LazyFrame, calendar: pl.LazyFrame, *, team_col: str, time_col: str, prefix: str = ""
+) -> pl.LazyFrame:
+    """Add `{prefix}sprint_id` to each fact: the sprint of its team that contains `time_col` (null when none)."""
+    cal = calendar.select(
+        pl.col("team").alias(team_col),
+        pl.col("sprint_start").alias("_start"),
+        pl.col("sprint_end").alias("_end"),
+        pl.col("sprint_id").alias(f"{prefix}sprint_id"),
+    ).sort("_start")
+    return (
+        facts.with_row_index("_order")
+        .sort(time_col)
+        # Both sides are sorted above; Polars cannot verify that per group and would warn.
+        .join_asof(
+            cal,
+            left_on=time_col,
+            right_on="_start",
+            by=team_col,
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .with_columns(
+            pl.when(pl.col(time_col) < pl.col("_end"))
+            .then(pl.col(f"{prefix}sprint_id"))
+            .alias(f"{prefix}sprint_id")
+        )
+        .sort("_order")
+        .drop("_order", "_start", "_end")
+    )
