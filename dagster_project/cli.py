@@ -1,14 +1,10 @@
 """The `sprintproof` command line: init, ingest, attribute, status, demo, migrate."""
 
-import hashlib
-import hmac
-import os
 import shutil
 import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,24 +20,20 @@ from rich.text import Text
 
 from dagster_project.config import (
     CONFIG_NAME,
-    Config,
     ConfigError,
-    GitSourceConfig,
     demo_workspace,
-    find_config,
     load_config,
     metrics_settings,
-    parse_config,
 )
+from dagster_project.runtime import Settings, UserError, api_sources, git_sources, settings
 from ingestion import __version__
 from ingestion.attribution import RuleError
 from ingestion.connectors import SourceSettings, run_source
-from ingestion.excludes import ExcludeError, Excludes
+from ingestion.excludes import ExcludeError
 from ingestion.git import (
     GitSource,
     GitSourceError,
     IngestResult,
-    RulesSpec,
     finish_run,
     ingest_repository,
     open_source,
@@ -77,57 +69,6 @@ def _warn(message: str) -> None:
     err.print(Text.assemble(("warning:", "yellow"), " ", message), highlight=False, soft_wrap=True)
 
 
-class UserError(Exception):
-    """A mistake the user can fix: printed as one line, exit code 2."""
-
-
-@dataclass
-class Settings:
-    """The configuration in force for one command, and where it came from."""
-
-    config: Config
-    path: Path | None
-
-    @property
-    def warehouse(self) -> Path:
-        return self.config.warehouse_path
-
-    def rules(self) -> RulesSpec:
-        a = self.config.attribution
-        return RulesSpec(
-            custom_rules=tuple(r.model_dump() for r in a.rules),
-            disabled=tuple(a.disable),
-            min_confidence=a.min_confidence,
-        )
-
-    def excludes(self) -> Excludes:
-        return Excludes.build(
-            self.config.excludes.paths, use_defaults=self.config.excludes.use_defaults
-        )
-
-    def path_hasher(self) -> Callable[[str], str] | None:
-        privacy = self.config.privacy
-        if not privacy.hash_paths:
-            return None
-        key = os.environ.get(privacy.path_hash_key_env or "")
-        if not key:
-            raise UserError(
-                f"privacy.hash_paths is on but ${privacy.path_hash_key_env} is not set; export the key"
-            )
-        secret = key.encode()
-        return lambda p: hmac.new(secret, p.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def settings(config_path: Path | None, *, required: bool = False) -> Settings:
-    found = find_config(config_path)
-    if found is None:
-        if required:
-            raise UserError(f"no configuration found: pass --config, set $SPRINTPROOF_CONFIG, create ./{CONFIG_NAME} "
-                            "with `sprintproof init`, or build the demo with `sprintproof demo`")  # fmt: skip
-        return Settings(parse_config({}, base=Path.cwd()), None)
-    return Settings(load_config(found), found)
-
-
 @contextmanager
 def _progress() -> Iterator[Callable[[str, int, int], None]]:
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -141,30 +82,6 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
 
     with bar:
         yield update
-
-
-def _sources(s: Settings, repos: list[str]) -> list[GitSource]:
-    if repos:
-        return [
-            GitSource(location=r if "://" in r or "@" in r else str(Path(r).expanduser().resolve()))
-            for r in repos
-        ]
-    return [GitSource(location=src.url or src.path or "", name=src.name, default_branch=src.default_branch,
-                      token_env=src.token_env) for src in s.config.sources
-            if isinstance(src, GitSourceConfig)]  # fmt: skip
-
-
-def _api_sources(s: Settings, names: list[str]) -> list[SourceSettings]:
-    found: list[SourceSettings] = [
-        src for src in s.config.sources if not isinstance(src, GitSourceConfig)
-    ]
-    if names:
-        known = {src.source_name for src in found}
-        unknown = sorted(set(names) - known)
-        if unknown:
-            raise UserError(f"no source named {', '.join(unknown)} in the configuration; known: {', '.join(sorted(known)) or 'none'}")  # fmt: skip
-        found = [src for src in found if src.source_name in names]
-    return found
 
 
 @app.command()
@@ -223,21 +140,17 @@ def ingest(
     """Bring the warehouse up to date with every configured source (incremental)."""
     s = settings(config)
     only = source or []
-    git_sources = _sources(s, repo or [])
-    api_sources = (
-        []
-        if repo
-        else _api_sources(s, [n for n in only if n not in {g.repo_name for g in git_sources}])
-    )
+    gits = git_sources(s, repo or [])
+    apis = [] if repo else api_sources(s, [n for n in only if n not in {g.repo_name for g in gits}])
     if only and not repo:
-        git_sources = [g for g in git_sources if g.repo_name in only]
-    if not git_sources and not api_sources:
+        gits = [g for g in gits if g.repo_name in only]
+    if not gits and not apis:
         raise UserError(
             "nothing to ingest: the configuration has no sources; add one or pass --repo PATH_OR_URL"
         )
     path = warehouse or s.warehouse
-    results = run_ingest(s, git_sources, path, workers) if git_sources else []
-    api_results = run_api_ingest(s, api_sources, path) if api_sources else []
+    results = run_ingest(s, gits, path, workers) if gits else []
+    api_results = run_api_ingest(s, apis, path) if apis else []
     run_linking(path)
     failed = [r for r in [*results, *api_results] if isinstance(r, str)]
     if failed:
@@ -597,7 +510,7 @@ def demo(
     config_path = root / CONFIG_NAME
     config_path.write_text(header + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     s = Settings(load_config(config_path), config_path)
-    sources = _sources(s, [])
+    sources = git_sources(s, [])
     results = run_ingest(s, sources, s.warehouse, workers)
     if any(isinstance(r, str) for r in results):
         raise typer.Exit(2)
