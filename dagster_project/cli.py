@@ -1,7 +1,10 @@
 """The `sprintproof` command line: init, ingest, attribute, status, demo, migrate."""
 
+import os
 import shutil
+import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -454,6 +457,68 @@ def identities(
         f"{unmatched.height} unmatched. To accept a suggestion, add the identity to that person's ids under "
         "`people:` in the configuration (or to a team's members)."
     )
+
+
+@app.command("run")
+def run_cmd(config: ConfigOption = None) -> None:
+    """Materialise everything once, in process: every source, links, marts, snapshot (the graph the schedule runs)."""
+    from dagster_project.runner import run_all
+
+    s = settings(config, required=True)
+    started: dict[str, float] = {}
+
+    def step(state: str, label: str) -> None:
+        if state == "start":
+            started[label] = time.perf_counter()
+            err.print(f"… {label}", highlight=False)
+        else:
+            mark = "[green]done[/green]" if state == "done" else "[red]failed[/red]"
+            out.print(
+                f"{label}: {mark} in {time.perf_counter() - started[label]:.1f}s", highlight=False
+            )
+
+    report = run_all(s, on_step=step)
+    for name, seconds in sorted(report.steps.items(), key=lambda kv: -kv[1]):
+        out.print(f"  {name:<40} {seconds:6.1f}s", highlight=False)
+    passed_checks = sum(report.checks.values())
+    out.print(f"checks: {passed_checks} of {len(report.checks)} passed", highlight=False)
+    failed_checks = sorted(name for name, passed in report.checks.items() if not passed)
+    for name in failed_checks:
+        _warn(f"check {name} did not pass")
+    if report.failed:
+        for message in report.errors[:-1]:
+            _error(" ".join(message.split()))
+        last = report.errors[-1] if report.errors else f"{', '.join(report.failed)} failed"
+        raise UserError(f"{last} (`sprintproof dagster` shows the runs and their logs)")
+
+
+@app.command("dagster")
+def dagster_cmd(
+    config: ConfigOption = None,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the Dagster UI.")] = 3000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+) -> None:
+    """Start the Dagster UI and daemon (schedules, sensors) for this configuration, with a persistent instance."""
+    from dagster_project.runner import instance_for
+
+    s = settings(config, required=True)
+    instance_for(s)  # writes the instance settings (serialised writers, no telemetry)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(s.config.dagster_home),
+        "SPRINTPROOF_CONFIG": str(s.path),
+    }
+    command = [str(Path(sys.executable).with_name("dagster")), "dev", "-m", "dagster_project.definitions",
+               "-h", host, "-p", str(port)]  # fmt: skip
+    out.print(
+        f"Dagster UI on http://{host}:{port} (instance in {s.config.dagster_home}); Ctrl-C stops it."
+    )
+    try:
+        completed = subprocess.run(command, env=env, check=False)
+    except KeyboardInterrupt:
+        return
+    if completed.returncode not in (0, 130, -2):
+        raise typer.Exit(completed.returncode)
 
 
 @app.command()

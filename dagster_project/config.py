@@ -210,6 +210,49 @@ class IngestConfig(_Model):
     workers: int | None = Field(default=None, ge=1, le=64)
 
 
+class EmailConfig(_Model):
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    recipients: list[str] = Field(min_length=1)
+    starttls: bool = True
+    username_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    password_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+
+
+class NotificationsConfig(_Model):
+    """Where failed runs, failed checks and metric drift are reported."""
+
+    slack_webhook_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    email: EmailConfig | None = None
+    events: list[Literal["run_failure", "check_failure", "drift"]] = [
+        "run_failure",
+        "check_failure",
+        "drift",
+    ]
+
+
+class ScheduleConfig(_Model):
+    daily: str = "0 5 * * *"  # cron: incremental ingest and recompute
+    timezone: str = "UTC"
+    board_pack: bool = True  # a board pack after each sprint ends
+
+
+class ChecksConfig(_Model):
+    freshness_hours: float = Field(default=36.0, gt=0)
+    row_count_factor: float = Field(
+        default=5.0, gt=1
+    )  # a run writing this many times its usual rows is an anomaly
+    identity_coverage: float = Field(default=0.8, ge=0, le=1)
+    attribution_coverage: float = Field(default=0.7, ge=0, le=1)
+    ticket_link_coverage: float = Field(default=0.5, ge=0, le=1)
+    drift_threshold: float = Field(
+        default=3.5, gt=0
+    )  # robust z-score of a sprint against the recent envelope
+    drift_window: int = Field(default=6, ge=3, le=26)  # sprints forming the envelope
+    window_days: int = Field(default=30, ge=1)  # coverage checks look at this many recent days
+
+
 class Config(_Model):
     organisation: str = "My organisation"
     workspace: Path = Path(".sprintproof")
@@ -221,6 +264,9 @@ class Config(_Model):
     teams: list[TeamConfig] = []
     sprints: SprintConfig = SprintConfig()
     metrics: MetricsConfig = MetricsConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    checks: ChecksConfig = ChecksConfig()
     baseline: BaselineConfig = BaselineConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     ingest: IngestConfig = IngestConfig()
@@ -269,6 +315,19 @@ class Config(_Model):
     @property
     def mirrors_dir(self) -> Path:
         return self.workspace / "mirrors"
+
+    @property
+    def snapshot_path(self) -> Path:
+        """The read-only copy each successful run publishes for the dashboard."""
+        return self.workspace / "snapshot" / "warehouse.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.workspace / "dagster"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.workspace / "reports"
 
 
 _SECRET_KEYS = {"token", "password", "secret", "api_key", "apikey", "private_key"}

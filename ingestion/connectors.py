@@ -10,7 +10,15 @@ from typing import Any, Protocol
 import httpx
 
 from ingestion.http import ApiClient, RetryPolicy, SourceError, Throttle
-from ingestion.settings import ApiSourceSettings, JiraCsvSettings
+from ingestion.settings import (
+    ApiSourceSettings,
+    CopilotSettings,
+    GitHubSettings,
+    GitLabSettings,
+    JiraCsvSettings,
+    JiraSettings,
+    LinearSettings,
+)
 from ingestion.sim.base import Simulator
 from ingestion.sync import SyncContext, SyncResult
 
@@ -25,6 +33,7 @@ CONNECTORS: Mapping[str, str] = {
 }
 
 SourceSettings = ApiSourceSettings | JiraCsvSettings
+ALL_SCOPES = "*"  # a Linear source without configured teams reads every team in one scope
 
 
 class Connector(Protocol):
@@ -111,3 +120,38 @@ def run_source(ctx: SyncContext, settings: SourceSettings) -> SyncResult:
     ctx.flush_fields()
     ctx.finish_run(result)
     return result
+
+
+def scopes(settings: SourceSettings) -> list[str]:
+    """The independent scopes of a source (one Dagster partition each): repositories, projects, boards, teams."""
+    kind = getattr(settings, "type", "")
+    if isinstance(settings, GitHubSettings | GitLabSettings):
+        return [repo.name for repo in settings.repos]
+    if isinstance(settings, JiraSettings):
+        return [*settings.projects, *(f"board:{board}" for board in settings.boards)]
+    if isinstance(settings, LinearSettings):
+        return list(settings.teams) or [ALL_SCOPES]
+    if isinstance(settings, CopilotSettings):
+        return [settings.org]
+    if kind == "jira_csv":
+        return ["file"]
+    raise SourceError(f"{settings.source_name}: no scopes for source type {kind!r}")
+
+
+def narrow(settings: SourceSettings, scope: str) -> SourceSettings:
+    """The same source restricted to one of its scopes."""
+    if scope not in scopes(settings):
+        raise SourceError(
+            f"{settings.source_name}: {scope!r} is not one of its scopes ({', '.join(scopes(settings))})"
+        )
+    if isinstance(settings, GitHubSettings | GitLabSettings):
+        return settings.model_copy(update={"repos": [r for r in settings.repos if r.name == scope]})
+    if isinstance(settings, JiraSettings):
+        if scope.startswith("board:"):
+            return settings.model_copy(
+                update={"projects": [], "boards": [int(scope.removeprefix("board:"))]}
+            )
+        return settings.model_copy(update={"projects": [scope], "boards": []})
+    if isinstance(settings, LinearSettings) and scope != ALL_SCOPES:
+        return settings.model_copy(update={"teams": [scope]})
+    return settings

@@ -1,7 +1,9 @@
 """The DuckDB warehouse: the one place that opens connections and applies versioned SQL migrations."""
 
 import hashlib
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -152,3 +154,26 @@ def require_current(con: duckdb.DuckDBPyConnection, path: Path | str) -> None:
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def publish_snapshot(path: Path | str, snapshot: Path | str) -> Path:
+    """Publish a read-only copy of the warehouse for readers (the dashboard), atomically.
+
+    The copy is taken while holding the writer's lock after a checkpoint, so it is a consistent
+    state; it is written next to the destination and renamed over it, so a reader sees the old
+    snapshot or the new one, and a reader holding the old file open keeps reading it.
+    """
+    path, snapshot = Path(path), Path(snapshot)
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    temporary = snapshot.with_name(f".{snapshot.name}.{os.getpid()}.tmp")
+    with connect(path) as con:
+        con.execute("CHECKPOINT")
+        shutil.copyfile(path, temporary)
+    os.replace(temporary, snapshot)
+    return snapshot
+
+
+def reader_path(warehouse: Path | str, snapshot: Path | str) -> Path:
+    """Where readers should look: the published snapshot when there is one, else the warehouse itself."""
+    snapshot = Path(snapshot)
+    return snapshot if snapshot.exists() else Path(warehouse)

@@ -1,0 +1,1 @@
+"""Git repositories: the raw git asset and its per-repository partitions."""
