@@ -80,3 +80,21 @@ def table_rows(warehouse: Path, tables: Iterable[str]) -> dict[str, list[tuple[A
             listed = ", ".join(f'"{c}"' for c in columns)
             rows[table] = con.execute(f'SELECT {listed} FROM "{table}" ORDER BY ALL').fetchall()
     return rows
+
+
+def text_containing(warehouse: Path, needle: str) -> list[tuple[str, str]]:
+    """(table, column) of every text column, in any table, with a value that contains `needle`."""
+    hits = []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        columns = con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE data_type IN ('VARCHAR', 'VARCHAR[]') OR data_type LIKE 'STRUCT%'"
+        ).fetchall()
+        for table, column, kind in columns:
+            value = f'"{column}"' if kind == "VARCHAR" else f'CAST("{column}" AS VARCHAR)'
+            found = con.execute(
+                f'SELECT count(*) FROM "{table}" WHERE contains({value}, ?)', [needle]
+            ).fetchall()
+            if found[0][0]:
+                hits.append((table, column))
+    return hits

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from copilot_data import ORG, PEOPLE, TOKEN, fill, legacy_day
-from linear_copilot_cli import ingest, ingest_killed_at, table_rows, write_config
+from linear_copilot_cli import ingest, ingest_killed_at, table_rows, text_containing, write_config
 
 from ingestion import copilot, http
 from ingestion.connectors import run_source
@@ -218,6 +218,26 @@ def test_a_file_cut_every_time_fails_clearly(run: Runner, sim: CopilotSimulator)
     sim.inject(Fault("truncate", path="/copilot-reports/", times=100))
     with pytest.raises(SourceUnavailableError, match="arrived incomplete 3 times"):
         run(retries=2)
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        (
+            {"download_links": "https://example.com/x.ndjson", "report_day": "2026-11-18"},
+            "a list in download_links",
+        ),
+        ({"download_links": [42]}, "URLs in download_links"),
+        (["not", "an", "object"], "an object with download_links"),
+    ],
+)
+def test_a_malformed_report_answer_names_the_endpoint(
+    run: Runner, sim: CopilotSimulator, body: Any, expected: str
+) -> None:
+    sim.inject(Fault("status", path="/reports/", status=200, body=body))
+    with pytest.raises(SourceResponseError, match="organization-1-day") as error:
+        run()
+    assert expected in str(error.value)
 
 
 def test_a_malformed_report_line_names_the_file_and_line(
@@ -469,7 +489,7 @@ def test_legacy_page_that_repeats_stops_the_stream(run: Runner, sim: CopilotSimu
 def test_no_per_person_figures_and_no_token_in_the_warehouse(run: Runner) -> None:
     run(teams=["web", "platform"])
     data = run.warehouse.read_bytes()
-    assert TOKEN.encode() not in data
+    assert TOKEN.encode() not in data and text_containing(run.warehouse, TOKEN) == []
     assert run.rows("SELECT DISTINCT team FROM copilot_usage ORDER BY team") == [
         ("",),
         ("platform",),
