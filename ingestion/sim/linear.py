@@ -349,7 +349,6 @@ class LinearSimulator(Simulator):
     """Linear's GraphQL endpoint (`POST /graphql`) over a dataset of teams, users, states, cycles, labels and issues."""
 
     name = "linear"
-    collections: ClassVar[tuple[str, ...]] = tuple(FILES)
 
     def __init__(
         self,
