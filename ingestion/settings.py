@@ -216,6 +216,33 @@ class LinearSettings(ApiSourceSettings):
 
     type: Literal["linear"]
     teams: list[str] = []  # team keys (e.g. ENG); empty: every team the key can see
+    # Linear has no issue types: labels set a ticket's type category (case-insensitive; a label in
+    # a group also matches as "group/name"). Checked in this order; no match: task.
+    issue_type_labels: dict[str, Literal["feature", "bug", "task", "epic", "incident"]] = {
+        "incident": "incident",
+        "bug": "bug",
+        "feature": "feature",
+        "improvement": "feature",
+        "epic": "epic",
+        "task": "task",
+        "chore": "task",
+    }
+    # Every N days a run lists the ids of all issues of each team and marks stored issues that are
+    # gone (deleted for good, or moved to a team outside the scope) `is_deleted`; 0: every run.
+    reconcile_days: int = Field(default=1, ge=0, le=90)
+
+    @field_validator("teams")
+    @classmethod
+    def _team_keys(cls, value: list[str]) -> list[str]:
+        for key in value:
+            if not key or not key.replace("_", "").isalnum():
+                raise ValueError(f"{key!r} is not a Linear team key (letters and digits, e.g. ENG)")
+        return value
+
+    @field_validator("issue_type_labels")
+    @classmethod
+    def _lower_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        return {label.strip().lower(): category for label, category in value.items()}
 
     @model_validator(mode="after")
     def _auth(self) -> "LinearSettings":
@@ -238,6 +265,17 @@ class CopilotSettings(ApiSourceSettings):
     org: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$")
     teams: list[str] = []  # team slugs for team-level records
     api: Literal["usage_metrics", "legacy_metrics"] = "usage_metrics"
+    # Each run asks again for this many days up to the last day it asked for: GitHub finishes a
+    # day's report a day or two late, and late figures replace the first ones.
+    overlap_days: int = Field(default=3, ge=1, le=27)
+
+    @field_validator("teams")
+    @classmethod
+    def _team_slugs(cls, value: list[str]) -> list[str]:
+        for slug in value:
+            if not slug or slug != slug.strip() or "/" in slug:
+                raise ValueError(f"{slug!r} is not a team slug (e.g. platform-team)")
+        return value
 
     @model_validator(mode="after")
     def _auth(self) -> "CopilotSettings":
