@@ -135,13 +135,6 @@ class _Incomplete(Exception):
     """A report file that ended in the middle of a record."""
 
 
-def _opaque_downloads(response: httpx.Response) -> None:
-    # Report files are NDJSON; the client checks that JSON answers are complete JSON documents,
-    # which a file of many records is not, so files are handed over as plain bytes.
-    if 200 <= response.status_code < 300:
-        response.headers["content-type"] = "application/octet-stream"
-
-
 def _int(value: Any) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
@@ -354,7 +347,8 @@ class _Copilot:
         """A report file's records; a file cut short is fetched again, with backoff."""
         attempts = self.settings.retries + 1
         for attempt in range(1, attempts + 1):
-            response = self.files.request("GET", url, what=what)
+            # Report files are NDJSON, not one JSON document: the parser below checks them.
+            response = self.files.request("GET", url, what=what, expect_json=False)
             try:
                 return self._records(response.content, what)
             except _Incomplete:
@@ -516,7 +510,6 @@ def sync(ctx: SyncContext, settings: CopilotSettings) -> SyncResult:
     # Report files live on another host behind signed links: the token is never sent there.
     files = make_client(ctx, settings, base_url=settings.api_url, secrets=[token] if token else [],
                         credential_hint="the signed report link", simulator=simulator)  # fmt: skip
-    files._http.event_hooks["response"].append(_opaque_downloads)
     reader = _Copilot(ctx, settings, api, files)
     written = ctx.rows_written
     with api, files:

@@ -186,8 +186,13 @@ class ApiClient:
         json_body: Any = None,
         what: str | None = None,
         ok_statuses: Sequence[int] = (),
+        expect_json: bool = True,
     ) -> httpx.Response:
-        """Send with retries; returns a 2xx response (or one with a status in ok_statuses)."""
+        """Send with retries; returns a 2xx response (or one with a status in ok_statuses).
+
+        With `expect_json` a JSON answer must be one complete JSON document (a cut body is
+        retried); downloads of other formats (NDJSON files) pass False and check themselves.
+        """
         url = self.url(path)
         endpoint = what or f"{method} {self._public(url)}"
         started = time.monotonic()
@@ -237,7 +242,14 @@ class ApiClient:
         )
         try:
             return retrying(
-                self._attempt, method, url, endpoint, params, json_body, tuple(ok_statuses)
+                self._attempt,
+                method,
+                url,
+                endpoint,
+                params,
+                json_body,
+                tuple(ok_statuses),
+                expect_json,
             )
         except _Retry as exc:
             spent = time.monotonic() - started
@@ -298,6 +310,7 @@ class ApiClient:
         params: Mapping[str, Any] | None,
         json_body: Any,
         ok_statuses: tuple[int, ...],
+        expect_json: bool = True,
     ) -> httpx.Response:
         pause = self._pause_until - time.time()
         if pause > 0:
@@ -333,7 +346,11 @@ class ApiClient:
             raise _Retry(f"rate limited (HTTP {response.status_code})", after)
         status = response.status_code
         if status in ok_statuses or 200 <= status < 300:
-            if response.content and "json" in response.headers.get("content-type", "json"):
+            if (
+                expect_json
+                and response.content
+                and "json" in response.headers.get("content-type", "json")
+            ):
                 try:
                     json.loads(response.content)
                 except ValueError:
