@@ -457,6 +457,7 @@ class _Stream:
     done: bool = False
     full: bool = False  # the first pass over everything
     cursors: set[str] = field(default_factory=set)
+    read: int = 0
     items: list[dict[str, Any]] = field(default_factory=list)  # milestones: collected per run
 
     def resume(self, stored: Mapping[str, Any] | None, since: datetime | None, overlap: timedelta) -> None:  # fmt: skip
@@ -560,8 +561,9 @@ class _GitHub:
         )
 
     def warn(self, message: str) -> None:
-        self.warnings.append(message)
-        self.ctx.warn(message)
+        # Returned in the result (and so in ingest_runs); the CLI prints them once, after the run.
+        if message not in self.warnings:
+            self.warnings.append(message)
 
     # ------------------------------------------------------------------ requests
 
@@ -724,8 +726,12 @@ class _GitHub:
             rows.add(node, what)
         cursor = self._advance(stream, end, finished)
         self.ctx.commit_page(self.source, repo, "pull_requests", cursor, rows.replaces())
+        stream.read += len(fresh)
         if self.ctx.progress is not None:
-            self.ctx.progress(f"{repo} pull requests", len(fresh), 0)
+            total = connection.get("totalCount") if stream.full else None
+            self.ctx.progress(
+                f"{repo} pull requests", stream.read, total if isinstance(total, int) else 0
+            )
 
     def _complete_pulls(self, repo: str, nodes: Sequence[dict[str, Any]], what: str) -> None:
         """Fetch the rest of every nested connection that overflowed its first page."""
