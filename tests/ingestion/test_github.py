@@ -718,8 +718,9 @@ def test_a_killed_run_resumes_with_exactly_the_rows_of_a_clean_run(tmp_path: Pat
         sim.on_request = None
         sim.log.clear()
         last = _cli(resumed)
-        _, err = last.communicate(timeout=120)
+        out, err = last.communicate(timeout=120)
         assert last.returncode == 0, err
+        assert TOKEN not in out + err
         # The last run resumed where the second stopped instead of starting over.
         assert sim.requests_to("graphql") < clean_requests - 2
     want = _snapshot(clean)
@@ -754,6 +755,9 @@ def test_demo_exports_replay_through_the_connector(tmp_path: Path, con: duckdb.D
     assert count(con, "SELECT count(*) FROM tickets") == exported("issues.json")
     assert count(con, "SELECT count(*) FROM releases") == exported("releases.json")
     assert count(con, "SELECT count(*) FROM deployments") == exported("deployments.json")
+    assert count(con, "SELECT count(*) FROM deployment_statuses") == count(con, "SELECT count(*) FROM deployments")  # fmt: skip
+    # Demo PR bodies say "Fixes #N" for the GitHub issue they close.
+    assert count(con, "SELECT count(*) FROM ticket_links WHERE via = 'closing_ref'") > 0
     assert count(con, "SELECT count(*) FROM forge_repos") == len(names)
     agents = con.execute("SELECT DISTINCT author_login FROM pull_requests WHERE ai_mode = 'agent' AND author_type = 'bot'").fetchall()  # fmt: skip
     assert {a for (a,) in agents} <= {
