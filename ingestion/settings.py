@@ -90,6 +90,9 @@ class GitHubSettings(ApiSourceSettings):
     issues: bool = True
     releases: bool = True
     deployments: bool = True
+    # Every N days a run lists the ids of all issues, releases and deployments and marks stored
+    # ones that are gone (deleted, transferred) is_deleted; 0: every run.
+    reconcile_days: int = Field(default=1, ge=0, le=90)
 
     @field_validator("repos", mode="before")
     @classmethod
