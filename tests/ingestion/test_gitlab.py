@@ -1179,6 +1179,7 @@ def test_a_killed_run_resumes_and_ends_with_exactly_the_rows_of_a_clean_run(
         assert len(sim.log) - start < requests_per_run
     code, output = finish(cli(killed))
     assert code == 0, output
+    assert TOKEN not in output
 
     expected, got = (
         table_rows(tmp_path / "clean" / "w.duckdb"),
