@@ -1158,25 +1158,26 @@ def test_a_killed_run_resumes_and_ends_with_exactly_the_rows_of_a_clean_run(
     clean = config(tmp_path / "clean", url)
     code, output = finish(cli(clean))
     assert code == 0, output
-    requests_per_run = len(sim.log)
 
     killed = config(tmp_path / "killed", url)
-    # Three runs die mid-stream (merge requests, then issues, then the tail); a fourth finishes.
-    for kill_at in (14, 11, 30):
+    # Three runs die mid-stream, each on its stream's second list request (so after a committed
+    # page): merge requests, then issues, then deployments. A fourth run finishes.
+    for stream, done in (("merge_requests", set()), ("issues", {"merge_requests"}), ("deployments", {"merge_requests", "issues"})):  # fmt: skip
         start = len(sim.log)
         process = cli(killed)
 
-        def kill(
-            request: SimRequest, start: int = start, n: int = kill_at, pid: int = process.pid
-        ) -> None:
-            if len(sim.log) - start == n:
+        def kill(request: SimRequest, start: int = start, stream: str = stream, pid: int = process.pid) -> None:  # fmt: skip
+            lists = [r for r in sim.log[start:] if r.path.endswith(f"/{stream}")]
+            if len(lists) == 2 and lists[-1] is request:
                 os.kill(pid, signal.SIGKILL)
 
         sim.on_request = kill
         code, _ = finish(process)
         sim.on_request = None
         assert code == -signal.SIGKILL
-        assert len(sim.log) - start < requests_per_run
+        with duckdb.connect(str(tmp_path / "killed" / "w.duckdb"), read_only=True) as con:
+            streams = {row[0] for row in con.execute("SELECT stream FROM sync_state").fetchall()}
+        assert streams == done | {stream}, stream
     code, output = finish(cli(killed))
     assert code == 0, output
     assert TOKEN not in output
