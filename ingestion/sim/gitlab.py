@@ -13,18 +13,20 @@ travel in `PRIVATE-TOKEN` or `Authorization: Bearer`. Rate limits come with GitL
 
 import base64
 import copy
+import hashlib
 import itertools
 import json
 import math
 import re
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, Self
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import parse_qs, unquote, urlencode
 
 import httpx
 
@@ -98,8 +100,6 @@ def at(minutes: float) -> str:
 
 
 def _sha(seed: str) -> str:
-    import hashlib
-
     return hashlib.sha1(seed.encode()).hexdigest()
 
 
@@ -854,7 +854,7 @@ class GitLabSimulator(Simulator):
             "status": status,
             "user": who,
             "environment": {
-                "id": abs(hash(environment)) % 10_000,
+                "id": zlib.crc32(environment.encode()) % 10_000,
                 "name": environment,
                 "slug": environment,
                 "external_url": f"https://{environment}.acme.example",
@@ -1306,8 +1306,6 @@ class GitLabSimulator(Simulator):
 
         def handler(req: httpx.Request) -> httpx.Response:
             raw = req.url.raw_path.decode().split("?", 1)[0]
-            from urllib.parse import parse_qs
-
             request = SimRequest(
                 method=req.method,
                 path=raw,
@@ -1325,10 +1323,6 @@ class GitLabSimulator(Simulator):
             return httpx.Response(response.status, headers=headers, content=response.encoded())
 
         return httpx.MockTransport(handler)
-
-    @staticmethod
-    def encoded(path: str) -> str:
-        return quote(path, safe="")
 
 
 class _NotFound(Exception):
