@@ -392,21 +392,24 @@ class _Api:
         mark: _Mark,
         *,
         keyset: bool = False,
-        on_total: Any = None,
+        on_total: Callable[[int | None], None] | None = None,
+        field: str = "updated_at",
     ) -> Iterator[tuple[list[dict[str, Any]], _Mark]]:
-        """Pages of items updated at or after the mark, oldest first, each with the mark after it.
+        """Pages of items whose `field` is at or after the mark, oldest first, each with the mark after it.
 
         Keyset lists follow their next links. Offset lists are queried again from the new mark
-        after every page that advanced it (see the module docstring), following the next link
-        only past pages that held nothing new.
+        (`<field without _at>_after`) after every page that advanced it (see the module
+        docstring), following the next link only past pages that held nothing new; this also
+        keeps them clear of GitLab's cap on offsets (50,000 rows by default).
         """
+        after = f"{field.removesuffix('_at')}_after"
 
         def anchored() -> dict[str, Any]:
             query = dict(params)
             if mark.at is not None:
                 # One millisecond early: GitLab's updated_after is inclusive for merge requests and
                 # issues but strict for deployments; what is already written is skipped below.
-                query["updated_after"] = _iso(mark.at - timedelta(milliseconds=1))
+                query[after] = _iso(mark.at - timedelta(milliseconds=1))
             return query
 
         url: str = path
@@ -423,10 +426,10 @@ class _Api:
             if first and on_total is not None:
                 on_total(page.total)
             first = False
-            stamped = [(self._updated(item, what), str(item.get("id"))) for item in page.items]
+            stamped = [(self._stamp(item, field, what), str(item.get("id"))) for item in page.items]
             if any(a[0] > b[0] for a, b in itertools.pairwise(stamped)):
                 raise SourceResponseError(
-                    f"{self.source}: {what}: the list is not sorted by updated_at ascending as requested; "
+                    f"{self.source}: {what}: the list is not sorted by {field} ascending as requested; "
                     "the API's answer is not in the documented shape"
                 )
             fresh = [
@@ -452,13 +455,9 @@ class _Api:
             f"({url}); stopped instead of reading it again"
         )
 
-    def _updated(self, item: dict[str, Any], what: str) -> datetime:
+    def _stamp(self, item: dict[str, Any], field: str, what: str) -> datetime:
         value = require(
-            item.get("updated_at"),
-            str,
-            self.source,
-            what,
-            "an 'updated_at' timestamp in every item",
+            item.get(field), str, self.source, what, f"an '{field}' timestamp in every item"
         )
         parsed = _parse(value, self.source, what)
         assert parsed is not None
@@ -1514,18 +1513,17 @@ class _Run:
         )
         if not stored:
             return []
-        params = {
-            "state": "all",
-            "view": "simple",
-            "order_by": "created_at",
-            "sort": "asc",
-            "per_page": MAX_PAGE,
-        }
+        params = {"state": "all", "view": "simple", "order_by": "created_at", "sort": "asc", "per_page": self.page_size}  # fmt: skip
         listed = {
             item.get("iid")
-            for item in self.api.all(
-                project.endpoint("/merge_requests"), params, project.what("/merge_requests")
+            for items, _ in self.api.updated_since(
+                project.endpoint("/merge_requests"),
+                params,
+                project.what("/merge_requests"),
+                _Mark(None),
+                field="created_at",
             )
+            for item in items
         }
         gone = [
             n for n in sorted(stored - listed) if not self._exists(project, f"/merge_requests/{n}")
@@ -1577,7 +1575,7 @@ class _Run:
             "state": "all",
             "order_by": "created_at",
             "sort": "asc",
-            "per_page": MAX_PAGE,
+            "per_page": self.page_size,
         }
         if keyset:
             first = self.api.page(
@@ -1592,7 +1590,8 @@ class _Run:
                     yield from self.api.pages(first.next_url, {}, what, read={first.url})
                 return
             self._no_keyset(project)
-        yield from self.api.pages(project.endpoint("/issues"), params, what)
+        for items, _ in self.api.updated_since(project.endpoint("/issues"), params, what, _Mark(None), field="created_at"):  # fmt: skip
+            yield items
 
     def _gone_deployments(self, project: _Project) -> list[tuple[str, Sequence[Any]]]:
         stored = set(
@@ -1603,12 +1602,13 @@ class _Run:
         )
         if not stored:
             return []
-        params = {"order_by": "id", "sort": "asc", "per_page": MAX_PAGE}
+        params = {"order_by": "updated_at", "sort": "asc", "per_page": self.page_size}
         listed = {
             str(d.get("id"))
-            for d in self.api.all(
-                project.endpoint("/deployments"), params, project.what("/deployments")
+            for items, _ in self.api.updated_since(
+                project.endpoint("/deployments"), params, project.what("/deployments"), _Mark(None)
             )
+            for d in items
         }
         gone = [
             d for d in sorted(stored - listed) if not self._exists(project, f"/deployments/{d}")

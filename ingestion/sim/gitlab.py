@@ -143,6 +143,8 @@ class GitLabSimulator(Simulator):
         self.clock = clock
         self.repeat_next: str | None = None
         self.send_links = True  # False: pagination by X-Next-Page alone, as some proxies leave it
+        # GitLab refuses offset pages beyond this many rows (max_offset_allowed, 50,000 by default).
+        self.max_offset = 50_000
         self.rate_limited = 0  # 429s sent because a client ignored RateLimit-Remaining: 0
         self._window_start: float | None = None
         self._window_used = 0
@@ -1009,7 +1011,7 @@ class GitLabSimulator(Simulator):
         iids = request.query.get("iids[]")
         if iids:
             rows = [r for r in rows if str(r["iid"]) in iids]
-        rows = _time_filter(request, rows, strict=False)
+        rows = _time_filter(request, rows, strict=False, created=True)
         order = request.arg("order_by", "created_at") or "created_at"
         if order not in ("created_at", "updated_at", "merged_at", "title"):
             return SimResponse(400, {"error": "order_by does not have a valid value"})
@@ -1075,7 +1077,7 @@ class GitLabSimulator(Simulator):
         state = request.arg("state", "all")
         if state != "all":
             rows = [r for r in rows if r["state"] == state]
-        rows = _time_filter(request, rows, strict=False)
+        rows = _time_filter(request, rows, strict=False, created=True)
         order = request.arg("order_by", "created_at") or "created_at"
         descending = request.arg("sort", "desc") == "desc"
         if request.arg("pagination") == "keyset":
@@ -1232,6 +1234,9 @@ class GitLabSimulator(Simulator):
     def _offset_page(self, request: SimRequest, rows: list[dict[str, Any]]) -> SimResponse:
         per_page = min(max(request.int_arg("per_page", 20), 1), MAX_PER_PAGE)
         page = max(request.int_arg("page", 1), 1)
+        if (page - 1) * per_page >= self.max_offset:
+            kind = {"merge_requests": "MergeRequest", "deployments": "Deployment", "issues": "Issue"}.get(request.path.rsplit("/", 1)[-1], "Object")  # fmt: skip
+            return SimResponse(405, {"message": f"405 Method Not Allowed - Offset pagination has a maximum allowed offset of {self.max_offset} for requests that return objects of type {kind}. Remaining records can be retrieved using keyset pagination."})  # fmt: skip
         total = len(rows)
         pages = max(1, math.ceil(total / per_page))
         chunk = rows[(page - 1) * per_page : page * per_page]
@@ -1349,16 +1354,15 @@ def _sorted(rows: list[dict[str, Any]], field: str, descending: bool) -> list[di
 
 
 def _time_filter(
-    request: SimRequest, rows: list[dict[str, Any]], *, strict: bool
+    request: SimRequest, rows: list[dict[str, Any]], *, strict: bool, created: bool = False
 ) -> list[dict[str, Any]]:
-    after = parse_time(request.arg("updated_after"))
-    before = parse_time(request.arg("updated_before"))
-    if after is not None:
-        rows = [
-            r
-            for r in rows
-            if (_time(r["updated_at"]) > after if strict else _time(r["updated_at"]) >= after)
-        ]
-    if before is not None:
-        rows = [r for r in rows if _time(r["updated_at"]) <= before]
+    """`updated_after`/`updated_before`, and `created_*` where the endpoint has them."""
+    for field in ("updated", "created") if created else ("updated",):
+        after = parse_time(request.arg(f"{field}_after"))
+        before = parse_time(request.arg(f"{field}_before"))
+        key = f"{field}_at"
+        if after is not None:
+            rows = [r for r in rows if (_time(r[key]) > after if strict else _time(r[key]) >= after)]  # fmt: skip
+        if before is not None:
+            rows = [r for r in rows if _time(r[key]) <= before]
     return rows

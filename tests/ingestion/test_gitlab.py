@@ -762,6 +762,21 @@ def test_link_headers_are_followed_and_x_next_page_without_them(
     assert other.rows("SELECT count(*) FROM releases") == [(7,)]
 
 
+def test_no_list_pages_past_gitlabs_offset_cap(
+    sim: GitLabSimulator, url: str, wh: Warehouse
+) -> None:
+    # Only the first offset page is allowed: the updated-since streams and the id listings of the
+    # deletion check must get everything by anchored queries.
+    sim.max_offset = 2
+    wh.run(url, page_size=2, releases=False)
+    sim.delete_merge_request(PROJECT, 4)
+    wh.now += timedelta(days=2)
+    wh.run(url, page_size=2, releases=False, reconcile_days=0)
+    assert all(r.arg("page") in (None, "1") for r in sim.log if not r.path.endswith("/releases"))
+    assert wh.rows("SELECT number FROM pull_requests WHERE is_deleted") == [(4,)]
+    assert wh.rows("SELECT count(*) FROM deployments") == [(5,)]
+
+
 def test_page_size_is_capped_at_gitlabs_maximum(
     sim: GitLabSimulator, url: str, wh: Warehouse
 ) -> None:
