@@ -138,6 +138,26 @@ class GitLabSettings(ApiSourceSettings):
     issues: bool = True
     releases: bool = True
     deployments: bool = True
+    # Iterations need GitLab Premium; on other tiers the connector warns once and goes on.
+    iterations: bool = True
+    # Teams on the Free tier often plan with milestones: read them as sprints (an issue's sprint
+    # is then its iteration, else its milestone).
+    milestones_as_sprints: bool = False
+    # Where the token travels: PRIVATE-TOKEN (personal, group and project access tokens) or
+    # Authorization: Bearer (OAuth 2 tokens).
+    auth_header: Literal["private_token", "bearer"] = "private_token"
+    # Open issues carrying one of these labels count as in progress (GitLab's REST API has only
+    # opened and closed); compared case-insensitively.
+    in_progress_labels: list[str] = [
+        "workflow::in dev",
+        "workflow::in progress",
+        "workflow::in review",
+        "in progress",
+        "doing",
+    ]
+    # Every N days a run lists the ids of all merge requests, issues and deployments and marks the
+    # stored ones that are gone as deleted; 0: every run.
+    reconcile_days: int = Field(default=1, ge=0, le=90)
 
     @field_validator("repos", mode="before")
     @classmethod
@@ -156,6 +176,11 @@ class GitLabSettings(ApiSourceSettings):
     @property
     def api_url(self) -> str:
         return self.base_url or "https://gitlab.com"
+
+    @property
+    def rest_url(self) -> str:
+        """The REST v4 root; a base_url given with its /api/v4 suffix is accepted as well."""
+        return f"{self.api_url.removesuffix('/api/v4')}/api/v4"
 
 
 class JiraFields(_Model):
