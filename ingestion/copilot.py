@@ -44,7 +44,7 @@ COLUMNS = (
     "active_users", "engaged_users", "loc_suggested_to_add", "loc_suggested_to_delete", "loc_added",
     "loc_deleted", "agent_edit_lines", "code_generation_count", "code_acceptance_count",
     "interaction_count", "prs_created", "prs_merged", "prs_created_by_copilot",
-    "prs_merged_created_by_copilot", "prs_reviewed_by_copilot",
+    "prs_merged_created_by_copilot", "prs_reviewed_by_copilot", "pr_summaries_created",
 )  # fmt: skip
 # Per-user and organisation counters summed for a team, as (report field, column).
 SUMMED = (
@@ -481,12 +481,21 @@ class _Copilot:
                     copies += _int(model.get("total_chat_copy_events")) or 0
             for model in (item.get("copilot_dotcom_chat") or {}).get("models") or []:
                 chats += _int(model.get("total_chats")) or 0
+            summaries: int | None = None
+            for repository in (item.get("copilot_dotcom_pull_requests") or {}).get(
+                "repositories"
+            ) or []:
+                for model in repository.get("models") or []:
+                    summaries = (summaries or 0) + (
+                        _int(model.get("total_pr_summaries_created")) or 0
+                    )
         except (AttributeError, TypeError, ValueError) as exc:
             raise SourceResponseError(f"{self.source}: {what}: day {item.get('date')}: {exc}; the answer is not in the documented shape") from None  # fmt: skip
         row: dict[str, Any] = dict.fromkeys(COLUMNS)
         row.update(day=day, active_users=_int(item.get("total_active_users")), engaged_users=_int(item.get("total_engaged_users")),
                    loc_suggested_to_add=suggested, loc_added=accepted, code_generation_count=suggestions,
-                   code_acceptance_count=acceptances + insertions + copies, interaction_count=chats)  # fmt: skip
+                   code_acceptance_count=acceptances + insertions + copies, interaction_count=chats,
+                   pr_summaries_created=summaries)  # fmt: skip
         return row
 
 

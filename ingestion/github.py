@@ -323,11 +323,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "deletions": pl.Int32, "ai_tool": pl.String, "ai_mode": pl.String,
         "ai_confidence": pl.Float64,
     },
-    "ai_evidence": {"subject_kind": pl.String, "repo": pl.String, "subject_id": pl.String,
+    "ai_evidence": {"source": pl.String, "subject_kind": pl.String, "repo": pl.String, "subject_id": pl.String,
                     "rule_id": pl.String, "field": pl.String, "matched": pl.String,
                     "tool": pl.String, "mode": pl.String, "confidence": pl.Float64,
                     "ruleset_version": pl.String, "run_id": pl.String, "via_sha": pl.String},
-    "ticket_links": {"subject_kind": pl.String, "repo": pl.String, "subject_id": pl.String,
+    "ticket_links": {"source": pl.String, "subject_kind": pl.String, "repo": pl.String, "subject_id": pl.String,
                      "ticket_key": pl.String, "via": pl.String},
     "identities": {"source": pl.String, "kind": pl.String, "account_id": pl.String,
                    "login": pl.String, "name": pl.String, "email": pl.String,
@@ -1262,7 +1262,7 @@ class _PullRows:
         )  # fmt: skip
         for evidence, via in zip(decided_pr.evidence, decided_pr.via, strict=True):
             self.evidence.append({
-                "subject_kind": "pr", "repo": self.repo, "subject_id": str(number),
+                "source": self.source, "subject_kind": "pr", "repo": self.repo, "subject_id": str(number),
                 "rule_id": evidence.rule_id, "field": evidence.field, "matched": evidence.matched,
                 "tool": evidence.tool, "mode": evidence.mode, "confidence": evidence.confidence,
                 "ruleset_version": rules.version, "run_id": github.ctx.run_id, "via_sha": via,
@@ -1287,7 +1287,7 @@ class _PullRows:
             owner_repo = (issue.get("repository") or {}).get("nameWithOwner")
             if owner_repo and issue.get("number") is not None:
                 self.links.append({
-                    "subject_kind": "pr", "repo": self.repo, "subject_id": str(number),
+                    "source": self.source, "subject_kind": "pr", "repo": self.repo, "subject_id": str(number),
                     "ticket_key": f"{owner_repo}#{issue['number']}", "via": "closing_ref",
                 })  # fmt: skip
         merge = node.get("mergeCommit")
@@ -1324,7 +1324,10 @@ class _PullRows:
         source, repo = self.source, self.repo
         numbers = [p["number"] for p in self.pulls]
         per_pr = [{"source": source, "repo": repo, "pr_number": n} for n in numbers]
-        subjects = [{"subject_kind": "pr", "repo": repo, "subject_id": str(n)} for n in numbers]
+        subjects = [
+            {"source": source, "subject_kind": "pr", "repo": repo, "subject_id": str(n)}
+            for n in numbers
+        ]
         links = [s | {"via": "closing_ref"} for s in subjects]
         child = ("source", "repo", "pr_number")
         return [
@@ -1336,13 +1339,13 @@ class _PullRows:
             Replace(
                 "ai_evidence",
                 _frame("ai_evidence", self.evidence),
-                ("subject_kind", "repo", "subject_id"),
+                ("source", "subject_kind", "repo", "subject_id"),
                 scope=subjects,
             ),
             Replace(
                 "ticket_links",
                 _frame("ticket_links", self.links),
-                ("subject_kind", "repo", "subject_id", "via"),
+                ("source", "subject_kind", "repo", "subject_id", "via"),
                 scope=links,
             ),
             self.identities.replace(),

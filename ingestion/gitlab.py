@@ -183,10 +183,17 @@ COMMIT_SCHEMA = {
     "ai_tool": _S, "ai_mode": _S, "ai_confidence": _F,
 }  # fmt: skip
 EVIDENCE_SCHEMA = {
-    "subject_kind": _S, "repo": _S, "subject_id": _S, "rule_id": _S, "field": _S, "matched": _S,
+    "source": _S, "subject_kind": _S, "repo": _S, "subject_id": _S, "rule_id": _S, "field": _S, "matched": _S,
     "tool": _S, "mode": _S, "confidence": _F, "ruleset_version": _S, "run_id": _S, "via_sha": _S,
 }  # fmt: skip
-LINK_SCHEMA = {"subject_kind": _S, "repo": _S, "subject_id": _S, "ticket_key": _S, "via": _S}
+LINK_SCHEMA = {
+    "source": _S,
+    "subject_kind": _S,
+    "repo": _S,
+    "subject_id": _S,
+    "ticket_key": _S,
+    "via": _S,
+}
 IDENTITY_SCHEMA = {
     "source": _S, "kind": _S, "account_id": _S, "login": _S, "name": _S, "email": _S,
     "account_type": _S, "last_seen_at": _T,
@@ -771,6 +778,7 @@ class _Run:
         decided = self.rules.attribute_pr(pr_signals, commit_signals)
         page.evidence += [
             {
+                "source": self.source,
                 "subject_kind": "pr",
                 "repo": project.path,
                 "subject_id": str(iid),
@@ -977,6 +985,7 @@ class _Run:
                 keys[key] = None
         return [
             {
+                "source": self.source,
                 "subject_kind": "pr",
                 "repo": project.path,
                 "subject_id": str(iid),
@@ -1674,10 +1683,11 @@ class _MrPage:
             {"source": _S, "repo": _S, "pr_number": _I},
         )
         subjects = [
-            {"subject_kind": "pr", "repo": project.path, "subject_id": str(n)} for n in self.numbers
+            {"source": run.source, "subject_kind": "pr", "repo": project.path, "subject_id": str(n)}
+            for n in self.numbers
         ]
-        evidence_keys = ("subject_kind", "repo", "subject_id")
-        link_keys = ("subject_kind", "repo", "subject_id", "via")
+        evidence_keys = ("source", "subject_kind", "repo", "subject_id")
+        link_keys = ("source", "subject_kind", "repo", "subject_id", "via")
         return [
             Replace("pull_requests", _frame(self.prs, PR_SCHEMA), ("source", "repo", "number")),
             Replace("pr_reviews", _frame(self.reviews, REVIEW_SCHEMA), pr_keys, scope=scope),
@@ -1722,12 +1732,12 @@ def _mr_deletions(
             [source, repo, list(numbers)],
         ),
         (
-            "DELETE FROM ai_evidence WHERE subject_kind = 'pr' AND repo = ? AND list_contains(?::VARCHAR[], subject_id)",
-            [repo, ids],
+            "DELETE FROM ai_evidence WHERE source = ? AND subject_kind = 'pr' AND repo = ? AND list_contains(?::VARCHAR[], subject_id)",
+            [source, repo, ids],
         ),
         (
-            "DELETE FROM ticket_links WHERE subject_kind = 'pr' AND via = 'closing_ref' AND repo = ? AND list_contains(?::VARCHAR[], subject_id)",
-            [repo, ids],
+            "DELETE FROM ticket_links WHERE source = ? AND subject_kind = 'pr' AND via = 'closing_ref' AND repo = ? AND list_contains(?::VARCHAR[], subject_id)",
+            [source, repo, ids],
         ),
     ]
 

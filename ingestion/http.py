@@ -322,6 +322,7 @@ class ApiClient:
             log.warning("%s: rate limit spent; waiting %.0fs for the reset", self.source, pause)
             self.stats.waited += pause
             self._sleep(pause)
+            self._pause_until = 0.0  # waited once; the next response says whether to wait again
         self.stats.requests += 1
         key = endpoint.split("?", 1)[0]
         self.stats.by_endpoint[key] = self.stats.by_endpoint.get(key, 0) + 1

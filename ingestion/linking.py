@@ -42,6 +42,7 @@ def ticket_key_pattern(projects: list[str]) -> str | None:
 def _extract(frame: pl.DataFrame, column: str, pattern: str, via: str) -> pl.DataFrame:
     return (
         frame.select(
+            "source",
             "repo",
             "subject_id",
             # "_" is a word character to the regex engine; branch names use it as a separator.
@@ -53,6 +54,7 @@ def _extract(frame: pl.DataFrame, column: str, pattern: str, via: str) -> pl.Dat
         .explode("hits")
         .drop_nulls("hits")
         .select(
+            "source",
             "repo",
             "subject_id",
             pl.col("hits").str.to_uppercase().alias("ticket_key"),
@@ -78,14 +80,15 @@ def link(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) -> LinkRe
     scanned: list[pl.DataFrame] = []
     if pattern is not None:
         prs = con.sql(
-            "SELECT repo, CAST(number AS VARCHAR) AS subject_id, title, coalesce(head_ref, '') AS head_ref "
+            "SELECT source, repo, CAST(number AS VARCHAR) AS subject_id, title, coalesce(head_ref, '') AS head_ref "
             "FROM pull_requests WHERE NOT is_deleted"
         ).pl()
         pr_commit_subjects = con.sql(
-            "SELECT repo, CAST(pr_number AS VARCHAR) AS subject_id, subject FROM pr_commits"
+            "SELECT source, repo, CAST(pr_number AS VARCHAR) AS subject_id, subject FROM pr_commits"
         ).pl()
         commits = con.sql(
-            "SELECT repo, sha AS subject_id, subject FROM commits WHERE in_default_history AND NOT is_merge"
+            "SELECT NULL::VARCHAR AS source, repo, sha AS subject_id, subject FROM commits "
+            "WHERE in_default_history AND NOT is_merge"
         ).pl()
         pr_links = pl.concat(
             [
@@ -102,10 +105,11 @@ def link(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) -> LinkRe
         pl.concat(scanned)
         .join(known_keys, on="ticket_key", how="semi")
         .unique(maintain_order=True)
-        .select("subject_kind", "repo", "subject_id", "ticket_key", "via")
+        .select("source", "subject_kind", "repo", "subject_id", "ticket_key", "via")
         if scanned
         else pl.DataFrame(
             schema={
+                "source": pl.String,
                 "subject_kind": pl.String,
                 "repo": pl.String,
                 "subject_id": pl.String,
@@ -219,11 +223,11 @@ def reattribute_prs(
         "committer_name, committer_email, authored_at FROM pr_commits ORDER BY source, repo, pr_number, position"
     ).pl()
     markers = con.sql(
-        "SELECT repo, subject_id, via_sha, list(DISTINCT matched) AS matched FROM ai_evidence "
+        "SELECT source, repo, subject_id, via_sha, list(DISTINCT matched) AS matched FROM ai_evidence "
         "WHERE subject_kind = 'pr' AND field IN ('body', 'pr_body') GROUP BY ALL"
     ).pl()
-    body_of: dict[tuple[str, str, str | None], str] = {
-        (m["repo"], m["subject_id"], m["via_sha"]): "\n".join(m["matched"])
+    body_of: dict[tuple[str | None, str, str, str | None], str] = {
+        (m["source"], m["repo"], m["subject_id"], m["via_sha"]): "\n".join(m["matched"])
         for m in markers.iter_rows(named=True)
     }
     by_pr: dict[tuple[str, str, int], list[dict[str, object]]] = {}
@@ -241,7 +245,7 @@ def reattribute_prs(
         for c in by_pr.get(key, []):
             signals = Signals(
                 subject=str(c["subject"] or ""),
-                body=body_of.get((pr["repo"], number, str(c["sha"])), ""),
+                body=body_of.get((pr["source"], pr["repo"], number, str(c["sha"])), ""),
                 trailers=[(t["key"], t["value"]) for t in c["trailers"] or []],  # type: ignore[union-attr]
                 authors=(f"{c['author_name']} <{c['author_email']}>",) if c["author_email"] else (),
                 committers=(f"{c['committer_name']} <{c['committer_email']}>",)
@@ -254,7 +258,7 @@ def reattribute_prs(
                                    "t": own.tool, "m": own.mode, "c": own.confidence})  # fmt: skip
             commit_signals.append((str(c["sha"]), signals))
         decided = ruleset.attribute_pr(
-            Signals(subject=pr["title"] or "", body=body_of.get((pr["repo"], number, None), ""),
+            Signals(subject=pr["title"] or "", body=body_of.get((pr["source"], pr["repo"], number, None), ""),
                     branch=pr["head_ref"], pr_author=pr["author_login"] or "", pr_author_type=_account_type(pr["author_type"]),
                     labels=list(pr["labels"] or []), when=pr["created_at"]),
             commit_signals,
@@ -268,7 +272,7 @@ def reattribute_prs(
         pr_updates.append({"source": pr["source"], "repo": pr["repo"], "number": pr["number"],
                            "t": decided.tool, "m": decided.mode, "c": decided.confidence})  # fmt: skip
         for ev, via in zip(decided.evidence, decided.via, strict=True):
-            evidence.append({"subject_kind": "pr", "repo": pr["repo"], "subject_id": number, "rule_id": ev.rule_id,
+            evidence.append({"source": pr["source"], "subject_kind": "pr", "repo": pr["repo"], "subject_id": number, "rule_id": ev.rule_id,
                              "field": ev.field, "matched": ev.matched, "tool": ev.tool, "mode": ev.mode,
                              "confidence": ev.confidence, "ruleset_version": ruleset.version, "run_id": run_id,
                              "via_sha": via})  # fmt: skip
@@ -277,7 +281,7 @@ def reattribute_prs(
         for name, rows, schema in (
             ("_pr_upd", pr_updates, {"source": pl.String, "repo": pl.String, "number": pl.Int32, "t": pl.String, "m": pl.String, "c": pl.Float64}),
             ("_pc_upd", commit_updates, {"source": pl.String, "repo": pl.String, "pr_number": pl.Int32, "sha": pl.String, "t": pl.String, "m": pl.String, "c": pl.Float64}),
-            ("_pr_ev", evidence, {"subject_kind": pl.String, "repo": pl.String, "subject_id": pl.String, "rule_id": pl.String,
+            ("_pr_ev", evidence, {"source": pl.String, "subject_kind": pl.String, "repo": pl.String, "subject_id": pl.String, "rule_id": pl.String,
                                   "field": pl.String, "matched": pl.String, "tool": pl.String, "mode": pl.String,
                                   "confidence": pl.Float64, "ruleset_version": pl.String, "run_id": pl.String, "via_sha": pl.String}),
         ):  # fmt: skip

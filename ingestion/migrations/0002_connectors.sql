@@ -53,6 +53,7 @@ CREATE TABLE pull_requests (
     commit_count        INTEGER,
     labels              VARCHAR[] NOT NULL,
     merge_commit_sha    VARCHAR,           -- squash, merge or rebase result on the base branch
+    sprint_id           VARCHAR,           -- milestone (GitHub) or iteration (GitLab), as sprints.sprint_id
     merged_by_login     VARCHAR,
     body_length         INTEGER NOT NULL,  -- characters; the body itself is never stored
     first_commit_at     TIMESTAMPTZ,       -- earliest authored time of its commits
@@ -165,6 +166,7 @@ CREATE TABLE tickets (
     parent_key      VARCHAR,
     epic_key        VARCHAR,
     sprint_id       VARCHAR,               -- current (or last) sprint, as sprints.sprint_id
+    milestone       VARCHAR,               -- forge milestone title, when milestones are not sprints
     created_at      TIMESTAMPTZ NOT NULL,
     updated_at      TIMESTAMPTZ NOT NULL,
     resolved_at     TIMESTAMPTZ,
@@ -229,6 +231,7 @@ CREATE TABLE boards (
 
 -- PR <-> ticket and commit <-> ticket links; commit <-> PR links.
 CREATE TABLE ticket_links (
+    source          VARCHAR,               -- the PR's source; NULL for commits
     subject_kind    VARCHAR NOT NULL CHECK (subject_kind IN ('pr', 'commit')),
     repo            VARCHAR NOT NULL,      -- forge path for PRs, repos.repo for commits
     subject_id      VARCHAR NOT NULL,      -- PR number or commit sha
@@ -279,6 +282,7 @@ CREATE TABLE copilot_usage (
     prs_created_by_copilot      INTEGER,
     prs_merged_created_by_copilot INTEGER,
     prs_reviewed_by_copilot     INTEGER,
+    pr_summaries_created        INTEGER,           -- legacy API: PR summaries Copilot wrote
     synced_at                   TIMESTAMPTZ NOT NULL
 );
 
@@ -293,6 +297,7 @@ CREATE TABLE source_fields (
 );
 
 ALTER TABLE ai_evidence ADD COLUMN via_sha VARCHAR;     -- for PR evidence: the PR commit that carried it
+ALTER TABLE ai_evidence ADD COLUMN source VARCHAR;      -- for PR evidence: the source of the PR (NULL for commits)
 -- A commit's own attribution (its own signals) next to the effective one in ai_tool/ai_mode/
 -- ai_confidence, which a squash or merge commit inherits from its PR when the PR's is stronger.
 ALTER TABLE commits ADD COLUMN own_ai_tool VARCHAR;

@@ -1,6 +1,5 @@
 """The GitLab connector over real HTTP against the GitLab simulator: mapping, paging, limits, faults, resumption, deletions."""
 
-import http.server
 import json
 import os
 import signal
@@ -47,15 +46,6 @@ TABLES = (
     "deployments",
     "deployment_statuses",
 )
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _no_nagle() -> Iterator[None]:
-    # The simulator's server writes headers and body in two sends; with Nagle's algorithm and
-    # delayed ACKs every response then waits ~40 ms. Switching it off keeps the suite fast.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(http.server.BaseHTTPRequestHandler, "disable_nagle_algorithm", True)
-        yield
 
 
 def world(sim: GitLabSimulator) -> GitLabSimulator:

@@ -170,7 +170,7 @@ def test_stored_prs_are_reattributed_from_stored_fields_and_recorded_markers(
         [pr(12, None), pr(13, None, head_ref="devin/1771599590-fix-login"), pr(14, None)],
         pr_commits=[commit],
     )
-    marker = {"subject_kind": "pr", "repo": "acme/web", "subject_id": "14", "rule_id": "C2", "field": "body",
+    marker = {"source": "github", "subject_kind": "pr", "repo": "acme/web", "subject_id": "14", "rule_id": "C2", "field": "body",
               "matched": "🤖 Generated with [Claude Code](https://claude.com/claude-code)", "tool": "claude_code",
               "mode": "assisted", "confidence": 0.95, "ruleset_version": "old", "run_id": "r"}  # fmt: skip
     SyncContext(con=con).commit_page(
