@@ -49,7 +49,7 @@ PAGE_SIZE = 100  # issues per search page; Cloud gives no more when fields are a
 ID_PAGE_SIZE = {True: 5000, False: 1000}  # listing ids only: Cloud, Data Center
 AGILE_PAGE_SIZE = 50
 BULK_CHANGELOG_ISSUES = 1000
-BULK_CHANGELOG_PAGE = 1000
+BULK_CHANGELOG_PAGE = 10000  # histories per bulk changelog page: the most Jira allows
 DRIFT_STEPS = 50  # Data Center: how often one stream may step back after edits shifted its offsets
 WIDEST_OFFSET = timedelta(hours=14)  # when the account's time zone is unknown
 SYSTEM_FIELDS = (
@@ -454,6 +454,7 @@ class _Reader:
         self.now = ctx.now()
         self.site = Site(cloud=settings.is_cloud)
         self.listed_sprints: set[str] = set()
+        self._users_seen: set[str] = set()
         self.filters: list[str] = []
         self.scope = _scope_name(settings)
         result.scopes = [self.scope]
@@ -876,6 +877,7 @@ class _Reader:
 
     def _write_issues(self, issues: list[dict[str, Any]], watermark: datetime | None) -> datetime | None:  # fmt: skip
         histories = self._complete_changelogs(issues)
+        self._users_seen = set()
         tickets, sprints_rows, events, identities, field_sprints = [], [], [], {}, {}
         scope = []
         for issue in issues:
@@ -996,6 +998,9 @@ class _Reader:
         account = _account(user)
         if account is None or not isinstance(user, dict):
             return account
+        if account in self._users_seen:
+            return account  # the same person on many histories of the page
+        self._users_seen.add(account)
         out[account] = {
             "source": self.source,
             "kind": TRACKER,
@@ -1010,8 +1015,8 @@ class _Reader:
 
     # ------------------------------------------------------------------ changelog
 
-    def _complete_changelogs(self, issues: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
-        """Every issue's complete history list, oldest first (embedded plus fetched)."""
+    def _complete_changelogs(self, issues: list[dict[str, Any]]) -> dict[str, list[tuple[datetime, dict[str, Any]]]]:  # fmt: skip
+        """Every issue's complete history list with its time, oldest first (embedded plus fetched)."""
         out: dict[str, dict[str, dict[str, Any]]] = {}
         missing: list[str] = []
         for issue in issues:
@@ -1031,11 +1036,17 @@ class _Reader:
                 for history in histories:
                     out.setdefault(ticket_id, {})[str(history.get("id"))] = history
 
-        def order(history: Mapping[str, Any]) -> tuple[datetime, int, str]:
-            when = history_time(history.get("created")) or datetime.min.replace(tzinfo=UTC)
-            return when, _int(history.get("id")), str(history.get("id"))
-
-        return {tid: sorted(h.values(), key=order) for tid, h in out.items()}
+        ordered: dict[str, list[tuple[datetime, dict[str, Any]]]] = {}
+        for ticket_id, by_id in out.items():
+            timed = []
+            for ident, history in by_id.items():
+                when = history_time(history.get("created"))
+                if when is None:
+                    raise SourceResponseError(f"{self.source}: issue {ticket_id}: history {ident} has no 'created' time")  # fmt: skip
+                timed.append((when, _int(ident), ident, history))
+            timed.sort(key=lambda t: t[:3])
+            ordered[ticket_id] = [(when, history) for when, _, _, history in timed]
+        return ordered
 
     def _fetch_changelogs(self, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         if not self.site.cloud:
@@ -1107,17 +1118,14 @@ class _Reader:
             )
         return [h for h in histories if isinstance(h, dict)]
 
-    def _events(self, ticket_id: str, histories: list[dict[str, Any]], identities: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
+    def _events(self, ticket_id: str, histories: list[tuple[datetime, dict[str, Any]]], identities: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
         ids = self.site.fields
         point_fields = set(ids.story_points)
         point_names = {ids.names.get(f, f).lower() for f in ids.story_points}
         sprint_name = ids.names.get(ids.sprint or "", "sprint").lower()
         epic_name = ids.names.get(ids.epic_link or "", "epic link").lower()
         rows = []
-        for history in histories:
-            changed = history_time(history.get("created"))
-            if changed is None:
-                continue
+        for changed, history in histories:
             author = history.get("author")
             actor = self._identity(author, identities) if isinstance(author, dict) else None
             kept_points = False

@@ -15,6 +15,7 @@ unknown field, bad date, unbounded query).
 
 import base64
 import copy
+import functools
 import hashlib
 import json
 import random
@@ -46,6 +47,7 @@ def jira_time(when: datetime) -> str:
     return when.strftime(_JIRA_TIME)
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def _parse(text: str) -> datetime:
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
@@ -1506,8 +1508,10 @@ class _History:
         """Closing a sprint moves its unfinished issues into the next one (up to three times)."""
         while self.joined and self.status not in ("Done", "Won't Do") and len(self.joined) < 4:
             complete = self.joined[-1].get("completeDate")
+            if not complete or _parse(str(complete)) > until:
+                return
             later = [s for s in self.sprints if s["id"] > self.joined[-1]["id"]]
-            if not complete or not later or _parse(str(complete)) > until:
+            if not later:
                 return
             before = list(self.joined)
             self.joined.append(later[0])
