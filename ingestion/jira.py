@@ -19,9 +19,10 @@ import base64
 import hashlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
@@ -69,10 +70,24 @@ SYSTEM_FIELDS = (
     "description",
 )
 ISSUE_KEYS = frozenset(
-    {"expand", "id", "self", "key", "fields", "changelog", "renderedFields", "names", "schema",
-     "operations", "editmeta", "versionedRepresentations", "properties", "transitions",
-     "fieldsToInclude"}
-)  # fmt: skip
+    {
+        "expand",
+        "id",
+        "self",
+        "key",
+        "fields",
+        "changelog",
+        "renderedFields",
+        "names",
+        "schema",
+        "operations",
+        "editmeta",
+        "versionedRepresentations",
+        "properties",
+        "transitions",
+        "fieldsToInclude",
+    }
+)
 CATEGORIES = {"new": "todo", "indeterminate": "in_progress", "done": "done", "undefined": "todo"}
 
 TICKET_SCHEMA: Mapping[str, pl.DataType | type[pl.DataType]] = {
@@ -418,10 +433,17 @@ def _credentials(ctx: SyncContext, settings: JiraSettings) -> tuple[str | None, 
     """(email, token); both None for a replayed source without credentials."""
     if not settings.token_env:
         return None, None
-    token = secret(ctx, settings, "token_env", "a Jira API token (Cloud) or personal access token (Data Center)")  # fmt: skip
+    token = secret(
+        ctx,
+        settings,
+        "token_env",
+        "a Jira API token (Cloud) or personal access token (Data Center)",
+    )
     email = None
     if settings.email_env:
-        email = secret(ctx, settings, "email_env", "the email address of the token's Atlassian account")  # fmt: skip
+        email = secret(
+            ctx, settings, "email_env", "the email address of the token's Atlassian account"
+        )
     return email, token
 
 
@@ -493,7 +515,13 @@ class _Reader:
     def _fields(self) -> FieldIds:
         api = self.site.api
         what = f"GET {api}/field"
-        data = require(self.client.get_json(f"{api}/field", what=what), list, self.source, what, "a list of fields")  # fmt: skip
+        data = require(
+            self.client.get_json(f"{api}/field", what=what),
+            list,
+            self.source,
+            what,
+            "a list of fields",
+        )
         by_id: dict[str, dict[str, Any]] = {}
         for entry in data:
             if isinstance(entry, dict) and entry.get("id"):
@@ -544,12 +572,33 @@ class _Reader:
     def _statuses(self) -> None:
         api = self.site.api
         what = f"GET {api}/status"
-        data = require(self.client.get_json(f"{api}/status", what=what), list, self.source, what, "a list of statuses")  # fmt: skip
+        data = require(
+            self.client.get_json(f"{api}/status", what=what),
+            list,
+            self.source,
+            what,
+            "a list of statuses",
+        )
         rows = []
         for status in data:
             if not isinstance(status, dict) or status.get("id") is None:
                 continue
-            self.ctx.observe(self.source, "statuses", status, known=("self", "description", "iconUrl", "name", "untranslatedName", "id", "statusCategory", "scope"), required=("id", "name", "statusCategory"))  # fmt: skip
+            self.ctx.observe(
+                self.source,
+                "statuses",
+                status,
+                known=(
+                    "self",
+                    "description",
+                    "iconUrl",
+                    "name",
+                    "untranslatedName",
+                    "id",
+                    "statusCategory",
+                    "scope",
+                ),
+                required=("id", "name", "statusCategory"),
+            )
             category = (status.get("statusCategory") or {}).get("key")
             rows.append(
                 {
@@ -564,13 +613,18 @@ class _Reader:
                 }
             )
         self.ctx.commit_page(
-            self.source, self.scope, "statuses", {"synced_at": self.now.isoformat()},
+            self.source,
+            self.scope,
+            "statuses",
+            {"synced_at": self.now.isoformat()},
             [Replace("ticket_statuses", rows, ("source", "status_id"))],
-        )  # fmt: skip
+        )
 
     # ------------------------------------------------------------------ boards and sprints
 
-    def _agile_pages(self, path: str, params: Mapping[str, Any], what: str) -> Iterator[list[dict[str, Any]]]:  # fmt: skip
+    def _agile_pages(
+        self, path: str, params: Mapping[str, Any], what: str
+    ) -> Iterator[list[dict[str, Any]]]:
         start = 0
         while True:
             page = self.client.get_json(
@@ -591,7 +645,9 @@ class _Reader:
         for key in self.settings.projects:
             what = f"GET /rest/agile/1.0/board?projectKeyOrId={key}"
             try:
-                for values in self._agile_pages("/rest/agile/1.0/board", {"projectKeyOrId": key}, what):  # fmt: skip
+                for values in self._agile_pages(
+                    "/rest/agile/1.0/board", {"projectKeyOrId": key}, what
+                ):
                     for board in values:
                         boards.setdefault(str(board.get("id")), board)
             except SourceError as exc:
@@ -616,15 +672,25 @@ class _Reader:
                     "it; check `boards` in the configuration (the number in the board's URL)"
                 ) from None
             board = require(board, dict, self.source, what, "a board")
-            config = require(config, dict, self.source, what + "/configuration", "a board configuration")  # fmt: skip
+            config = require(
+                config, dict, self.source, what + "/configuration", "a board configuration"
+            )
             filter_id = (config.get("filter") or {}).get("id")
             if filter_id is None:
-                raise SourceResponseError(f"{self.source}: {what}/configuration: expected the board's filter id")  # fmt: skip
+                raise SourceResponseError(
+                    f"{self.source}: {what}/configuration: expected the board's filter id"
+                )
             self.filters.append(str(filter_id))
             boards[str(board_id)] = board
         rows = []
         for board_id, board in boards.items():
-            self.ctx.observe(self.source, "boards", board, known=("id", "self", "name", "type", "location", "isPrivate"), required=("id", "name", "type"))  # fmt: skip
+            self.ctx.observe(
+                self.source,
+                "boards",
+                board,
+                known=("id", "self", "name", "type", "location", "isPrivate"),
+                required=("id", "name", "type"),
+            )
             location = board.get("location") or {}
             rows.append(
                 {
@@ -637,9 +703,12 @@ class _Reader:
                 }
             )
         self.ctx.commit_page(
-            self.source, self.scope, "boards", {"synced_at": self.now.isoformat()},
+            self.source,
+            self.scope,
+            "boards",
+            {"synced_at": self.now.isoformat()},
             [Replace("boards", rows, ("source", "board_id"))],
-        )  # fmt: skip
+        )
         return list(boards.values())
 
     def _sprints(self, boards: Sequence[Mapping[str, Any]]) -> None:
@@ -656,10 +725,39 @@ class _Reader:
                         self._sprint_row(s, board_id) for s in values if s.get("id") is not None
                     ]
                     for sprint in values:
-                        self.ctx.observe(self.source, "sprints", sprint, known=("id", "self", "state", "name", "startDate", "endDate", "completeDate", "createdDate", "originBoardId", "goal", "activatedDate", "autoStartStop", "synced"), required=("id", "state", "name"))  # fmt: skip
+                        self.ctx.observe(
+                            self.source,
+                            "sprints",
+                            sprint,
+                            known=(
+                                "id",
+                                "self",
+                                "state",
+                                "name",
+                                "startDate",
+                                "endDate",
+                                "completeDate",
+                                "createdDate",
+                                "originBoardId",
+                                "goal",
+                                "activatedDate",
+                                "autoStartStop",
+                                "synced",
+                            ),
+                            required=("id", "state", "name"),
+                        )
                     listed += [r["sprint_id"] for r in rows]
-                    self.ctx.commit_page(self.source, self.scope, "sprints", None,
-                                         [Replace("sprints", frame(rows, SPRINT_SCHEMA_PL), ("source", "sprint_id"))])  # fmt: skip
+                    self.ctx.commit_page(
+                        self.source,
+                        self.scope,
+                        "sprints",
+                        None,
+                        [
+                            Replace(
+                                "sprints", frame(rows, SPRINT_SCHEMA_PL), ("source", "sprint_id")
+                            )
+                        ],
+                    )
             except SourceError as exc:
                 if _is_client_error(exc, (400,)) and "support sprints" in str(exc):
                     continue  # a board without sprints (kanban-like simple board)
@@ -757,7 +855,8 @@ class _Reader:
         size = min(settings.page_size or PAGE_SIZE, PAGE_SIZE * 10)
         pages = self._cloud_pages if self.site.cloud else self._dc_pages
         done = 0
-        for issues, total in pages(jql, self.site.fields.requested(), size, changelog=True):
+        found = pages(jql, self.site.fields.requested(), size, changelog=True)
+        for issues, total in lookahead(found):
             watermark = self._write_issues(issues, watermark)
             done += len(issues)
             if self.ctx.progress is not None:
@@ -767,7 +866,9 @@ class _Reader:
         api = self.site.api
         path = f"{api}/search/jql" if self.site.cloud else f"{api}/search"
         what = f"POST {path}"
-        response = self.client.request("POST", path, json_body=dict(body), what=what, ok_statuses=(400,))  # fmt: skip
+        response = self.client.request(
+            "POST", path, json_body=dict(body), what=what, ok_statuses=(400,)
+        )
         page = response.json() if response.content else None
         if response.status_code == 400:
             self._refused(page, str(body.get("jql", "")))
@@ -786,7 +887,9 @@ class _Reader:
                     f"(Jira: {text}); check `projects` in the configuration and the account's "
                     "'Browse projects' permission"
                 )
-        raise SourceError(f"{self.source}: Jira refused the search (HTTP 400: {text}); JQL: {jql}; check `jql` and `projects` in the configuration")  # fmt: skip
+        raise SourceError(
+            f"{self.source}: Jira refused the search (HTTP 400: {text}); JQL: {jql}; check `jql` and `projects` in the configuration"
+        )
 
     def _cloud_pages(
         self, jql: str, fields: list[str], size: int, *, changelog: bool
@@ -816,7 +919,9 @@ class _Reader:
             seen.add(str(following))
             empty = empty + 1 if not issues else 0
             if empty >= 3:
-                raise SourceResponseError(f"{self.source}: {what}: three empty pages in a row that still point to more; stopping")  # fmt: skip
+                raise SourceResponseError(
+                    f"{self.source}: {what}: three empty pages in a row that still point to more; stopping"
+                )
             token = str(following)
 
     def _dc_pages(
@@ -840,7 +945,11 @@ class _Reader:
             if changelog:
                 body["expand"] = ["changelog"]
             page = self._search(body)
-            issues = [i for i in require(page.get("issues"), list, self.source, what, "'issues' as a list") if isinstance(i, dict)]  # fmt: skip
+            issues = [
+                i
+                for i in require(page.get("issues"), list, self.source, what, "'issues' as a list")
+                if isinstance(i, dict)
+            ]
             total = page.get("total") if isinstance(page.get("total"), int) else None
             if last_id is not None and ask < start:
                 if issues and str(issues[0].get("id")) == last_id:
@@ -848,15 +957,18 @@ class _Reader:
                 else:
                     steps += 1
                     if steps > DRIFT_STEPS:
-                        raise SourceResponseError(f"{self.source}: {what}: results kept shifting under concurrent edits; run again later")  # fmt: skip
+                        raise SourceResponseError(
+                            f"{self.source}: {what}: results kept shifting under concurrent edits; run again later"
+                        )
                     start, last_id = max(0, start - size), None
                     continue
             else:
                 issues_new = issues
             fresh = [
-                i for i in issues_new
+                i
+                for i in issues_new
                 if done.get(str(i.get("id"))) != str((i.get("fields") or {}).get("updated"))
-            ]  # fmt: skip
+            ]
             for issue in fresh:
                 done[str(issue.get("id"))] = str((issue.get("fields") or {}).get("updated"))
             if fresh:
@@ -875,23 +987,37 @@ class _Reader:
 
     # ------------------------------------------------------------------ one page of issues
 
-    def _write_issues(self, issues: list[dict[str, Any]], watermark: datetime | None) -> datetime | None:  # fmt: skip
+    def _write_issues(
+        self, issues: list[dict[str, Any]], watermark: datetime | None
+    ) -> datetime | None:
         histories = self._complete_changelogs(issues)
         self._users_seen = set()
         tickets, sprints_rows, events, identities, field_sprints = [], [], [], {}, {}
         scope = []
         for issue in issues:
-            self.ctx.observe(self.source, "issues", issue, known=ISSUE_KEYS, required=("id", "key", "fields"))  # fmt: skip
+            self.ctx.observe(
+                self.source, "issues", issue, known=ISSUE_KEYS, required=("id", "key", "fields")
+            )
             fields = issue.get("fields")
             if issue.get("id") is None or not isinstance(fields, dict):
-                raise SourceResponseError(f"{self.source}: issue search: an issue without 'id' or 'fields' ({str(issue)[:80]})")  # fmt: skip
-            self.ctx.observe(self.source, "issue_fields", fields, known=self.site.fields.requested(), required=("summary", "issuetype", "status", "project", "created", "updated"))  # fmt: skip
+                raise SourceResponseError(
+                    f"{self.source}: issue search: an issue without 'id' or 'fields' ({str(issue)[:80]})"
+                )
+            self.ctx.observe(
+                self.source,
+                "issue_fields",
+                fields,
+                known=self.site.fields.requested(),
+                required=("summary", "issuetype", "status", "project", "created", "updated"),
+            )
             ticket_id = str(issue["id"])
             scope.append({"source": self.source, "ticket_id": ticket_id})
             ticket, sprint_values = self._ticket(issue, fields)
             tickets.append(ticket)
             for sprint in sprint_values:
-                sprints_rows.append({"source": self.source, "ticket_id": ticket_id, "sprint_id": str(sprint["id"])})  # fmt: skip
+                sprints_rows.append(
+                    {"source": self.source, "ticket_id": ticket_id, "sprint_id": str(sprint["id"])}
+                )
                 if str(sprint["id"]) not in self.listed_sprints:
                     field_sprints[str(sprint["id"])] = self._sprint_row(sprint, None)
             for user in (fields.get("assignee"), fields.get("reporter")):
@@ -908,15 +1034,35 @@ class _Reader:
             {"watermark": watermark.isoformat() if watermark else None},
             [
                 Replace("tickets", frame(tickets, TICKET_SCHEMA), ("source", "ticket_id")),
-                Replace("ticket_sprints", frame(unique_sprints, TICKET_SPRINT_SCHEMA), ("source", "ticket_id"), scope=scope),
-                Replace("ticket_events", frame(events, EVENT_SCHEMA), ("source", "ticket_id"), scope=scope),
-                Replace("identities", frame(list(identities.values()), IDENTITY_SCHEMA), ("source", "kind", "account_id")),
-                Replace("sprints", frame(list(field_sprints.values()), SPRINT_SCHEMA_PL), ("source", "sprint_id")),
+                Replace(
+                    "ticket_sprints",
+                    frame(unique_sprints, TICKET_SPRINT_SCHEMA),
+                    ("source", "ticket_id"),
+                    scope=scope,
+                ),
+                Replace(
+                    "ticket_events",
+                    frame(events, EVENT_SCHEMA),
+                    ("source", "ticket_id"),
+                    scope=scope,
+                ),
+                Replace(
+                    "identities",
+                    frame(list(identities.values()), IDENTITY_SCHEMA),
+                    ("source", "kind", "account_id"),
+                ),
+                Replace(
+                    "sprints",
+                    frame(list(field_sprints.values()), SPRINT_SCHEMA_PL),
+                    ("source", "sprint_id"),
+                ),
             ],
-        )  # fmt: skip
+        )
         return watermark
 
-    def _ticket(self, issue: Mapping[str, Any], fields: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:  # fmt: skip
+    def _ticket(
+        self, issue: Mapping[str, Any], fields: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         settings = self.settings
         ids = self.site.fields
         issuetype = fields.get("issuetype") or {}
@@ -935,20 +1081,33 @@ class _Reader:
         )
         sprint_values = [s for s in parsed if s]
         if raw_sprints and not sprint_values:
-            self.result.warnings.append(f"issue {issue.get('key')}: the sprint field could not be read")  # fmt: skip
+            self.result.warnings.append(
+                f"issue {issue.get('key')}: the sprint field could not be read"
+            )
         parent = fields.get("parent") or {}
         parent_key = parent.get("key") if isinstance(parent, dict) else None
-        parent_type = ((parent.get("fields") or {}).get("issuetype") or {}) if isinstance(parent, dict) else {}  # fmt: skip
+        parent_type = (
+            ((parent.get("fields") or {}).get("issuetype") or {})
+            if isinstance(parent, dict)
+            else {}
+        )
         epic_link = fields.get(ids.epic_link) if ids.epic_link else None
         epic_key = epic_link if isinstance(epic_link, str) and epic_link else None
-        if epic_key is None and parent_key and type_category(parent_type.get("name"), hierarchy=parent_type.get("hierarchyLevel")) == "epic":  # fmt: skip
+        if (
+            epic_key is None
+            and parent_key
+            and type_category(parent_type.get("name"), hierarchy=parent_type.get("hierarchyLevel"))
+            == "epic"
+        ):
             epic_key = parent_key
         description = fields.get("description")
         body_length = adf_length(description) if description is not None else 0
         created = parse_time(fields.get("created"))
         updated = parse_time(fields.get("updated")) or created
         if created is None or updated is None:
-            raise SourceResponseError(f"{self.source}: issue {issue.get('key')}: expected 'created' and 'updated' timestamps")  # fmt: skip
+            raise SourceResponseError(
+                f"{self.source}: issue {issue.get('key')}: expected 'created' and 'updated' timestamps"
+            )
         labels = fields.get("labels") or []
         key = str(issue.get("key") or issue["id"])
         return (
@@ -1015,7 +1174,9 @@ class _Reader:
 
     # ------------------------------------------------------------------ changelog
 
-    def _complete_changelogs(self, issues: list[dict[str, Any]]) -> dict[str, list[tuple[datetime, dict[str, Any]]]]:  # fmt: skip
+    def _complete_changelogs(
+        self, issues: list[dict[str, Any]]
+    ) -> dict[str, list[tuple[datetime, dict[str, Any]]]]:
         """Every issue's complete history list with its time, oldest first (embedded plus fetched)."""
         out: dict[str, dict[str, dict[str, Any]]] = {}
         missing: list[str] = []
@@ -1024,8 +1185,20 @@ class _Reader:
             changelog = issue.get("changelog")
             if changelog is None:
                 changelog = {"histories": [], "total": None}
-            changelog = require(changelog, dict, self.source, f"issue {issue.get('key')}: changelog", "an object with 'histories'")  # fmt: skip
-            histories = require(changelog.get("histories", []), list, self.source, f"issue {issue.get('key')}: changelog", "'histories' as a list")  # fmt: skip
+            changelog = require(
+                changelog,
+                dict,
+                self.source,
+                f"issue {issue.get('key')}: changelog",
+                "an object with 'histories'",
+            )
+            histories = require(
+                changelog.get("histories", []),
+                list,
+                self.source,
+                f"issue {issue.get('key')}: changelog",
+                "'histories' as a list",
+            )
             out[ticket_id] = {str(h.get("id")): h for h in histories if isinstance(h, dict)}
             total = changelog.get("total")
             if isinstance(total, int) and total > len(histories):
@@ -1042,7 +1215,9 @@ class _Reader:
             for ident, history in by_id.items():
                 when = history_time(history.get("created"))
                 if when is None:
-                    raise SourceResponseError(f"{self.source}: issue {ticket_id}: history {ident} has no 'created' time")  # fmt: skip
+                    raise SourceResponseError(
+                        f"{self.source}: issue {ticket_id}: history {ident} has no 'created' time"
+                    )
                 timed.append((when, _int(ident), ident, history))
             timed.sort(key=lambda t: t[:3])
             ordered[ticket_id] = [(when, history) for when, _, _, history in timed]
@@ -1073,18 +1248,42 @@ class _Reader:
                 body: dict[str, Any] = {"issueIdsOrKeys": batch, "maxResults": BULK_CHANGELOG_PAGE}
                 if token:
                     body["nextPageToken"] = token
-                page = require(self.client.json("POST", "/rest/api/3/changelog/bulkfetch", json_body=body, what=what), dict, self.source, what, "an object with 'issueChangeLogs'")  # fmt: skip
-                logs = require(page.get("issueChangeLogs", []), list, self.source, what, "'issueChangeLogs' as a list")  # fmt: skip
+                page = require(
+                    self.client.json(
+                        "POST", "/rest/api/3/changelog/bulkfetch", json_body=body, what=what
+                    ),
+                    dict,
+                    self.source,
+                    what,
+                    "an object with 'issueChangeLogs'",
+                )
+                logs = require(
+                    page.get("issueChangeLogs", []),
+                    list,
+                    self.source,
+                    what,
+                    "'issueChangeLogs' as a list",
+                )
                 for log in logs:
                     if not isinstance(log, dict):
                         continue
-                    histories = require(log.get("changeHistories", []), list, self.source, what, "'changeHistories' as a list")  # fmt: skip
-                    out.setdefault(str(log.get("issueId")), []).extend(h for h in histories if isinstance(h, dict))  # fmt: skip
+                    histories = require(
+                        log.get("changeHistories", []),
+                        list,
+                        self.source,
+                        what,
+                        "'changeHistories' as a list",
+                    )
+                    out.setdefault(str(log.get("issueId")), []).extend(
+                        h for h in histories if isinstance(h, dict)
+                    )
                 following = page.get("nextPageToken")
                 if not following:
                     break
                 if following in seen or following == token:
-                    raise SourceResponseError(f"{self.source}: {what}: the API returned a nextPageToken it had already given; stopping instead of looping")  # fmt: skip
+                    raise SourceResponseError(
+                        f"{self.source}: {what}: the API returned a nextPageToken it had already given; stopping instead of looping"
+                    )
                 seen.add(str(following))
                 token = str(following)
         return out
@@ -1095,7 +1294,13 @@ class _Reader:
         out: list[dict[str, Any]] = []
         start = 0
         while True:
-            page = require(self.client.get_json(path, params={"startAt": start, "maxResults": 100}, what=what), dict, self.source, what, "a page with 'values'")  # fmt: skip
+            page = require(
+                self.client.get_json(path, params={"startAt": start, "maxResults": 100}, what=what),
+                dict,
+                self.source,
+                what,
+                "a page with 'values'",
+            )
             values = require(page.get("values"), list, self.source, what, "'values' as a list")
             out += [v for v in values if isinstance(v, dict)]
             total = page.get("total")
@@ -1108,9 +1313,19 @@ class _Reader:
     def _dc_issue_changelog(self, ticket_id: str) -> list[dict[str, Any]]:
         path = f"/rest/api/2/issue/{ticket_id}"
         what = f"GET {path}?expand=changelog"
-        issue = require(self.client.get_json(path, params={"expand": "changelog", "fields": "updated"}, what=what), dict, self.source, what, "an issue")  # fmt: skip
+        issue = require(
+            self.client.get_json(
+                path, params={"expand": "changelog", "fields": "updated"}, what=what
+            ),
+            dict,
+            self.source,
+            what,
+            "an issue",
+        )
         changelog = require(issue.get("changelog"), dict, self.source, what, "'changelog'")
-        histories = require(changelog.get("histories"), list, self.source, what, "'histories' as a list")  # fmt: skip
+        histories = require(
+            changelog.get("histories"), list, self.source, what, "'histories' as a list"
+        )
         total = changelog.get("total")
         if isinstance(total, int) and total > len(histories):
             self.result.warnings.append(
@@ -1118,7 +1333,12 @@ class _Reader:
             )
         return [h for h in histories if isinstance(h, dict)]
 
-    def _events(self, ticket_id: str, histories: list[tuple[datetime, dict[str, Any]]], identities: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
+    def _events(
+        self,
+        ticket_id: str,
+        histories: list[tuple[datetime, dict[str, Any]]],
+        identities: dict[str, dict[str, Any]],
+    ) -> list[dict[str, Any]]:
         ids = self.site.fields
         point_fields = set(ids.story_points)
         point_names = {ids.names.get(f, f).lower() for f in ids.story_points}
@@ -1139,9 +1359,15 @@ class _Reader:
                         continue  # "Story Points" mirrored into "Story point estimate": one change
                     kept_points = True
                     kind = "story_points"
-                elif field_id == ids.sprint or (not field_id and name == sprint_name) or (not ids.sprint and name == "sprint"):  # fmt: skip
+                elif (
+                    field_id == ids.sprint
+                    or (not field_id and name == sprint_name)
+                    or (not ids.sprint and name == "sprint")
+                ):
                     kind = "sprint"
-                elif (ids.epic_link and field_id == ids.epic_link) or (not field_id and name == epic_name):  # fmt: skip
+                elif (ids.epic_link and field_id == ids.epic_link) or (
+                    not field_id and name == epic_name
+                ):
                     kind = "epic"
                 elif field_id and str(item.get("fieldtype")) == "custom":
                     continue  # a custom field SprintProof does not read (e.g. one named "Status")
@@ -1158,8 +1384,19 @@ class _Reader:
                 elif kind == "assignee":
                     for ident, display in ((source_from, from_value), (source_to, to_value)):
                         if ident:
-                            identities.setdefault(str(ident), {"source": self.source, "kind": TRACKER, "account_id": str(ident), "login": None,
-                                                               "name": display, "email": None, "account_type": None, "last_seen_at": self.now})  # fmt: skip
+                            identities.setdefault(
+                                str(ident),
+                                {
+                                    "source": self.source,
+                                    "kind": TRACKER,
+                                    "account_id": str(ident),
+                                    "login": None,
+                                    "name": display,
+                                    "email": None,
+                                    "account_type": None,
+                                    "last_seen_at": self.now,
+                                },
+                            )
                 rows.append(
                     {
                         "source": self.source,
@@ -1239,6 +1476,24 @@ _CHANGELOG_FIELDS = {
     "issueparentassociation": "parent",
     "labels": "labels",
 }
+
+
+_END = object()
+_Page = TypeVar("_Page")
+
+
+def lookahead(pages: Iterator[_Page]) -> Iterator[_Page]:
+    """The items of `pages`, the next one already being fetched while the caller handles the
+    current one: Jira's time to answer a search page overlaps with writing the previous page.
+    Pages are still handed over (and checkpointed) one by one, in order."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-page") as pool:
+        pending = pool.submit(next, pages, _END)
+        while True:
+            page = pending.result()
+            if page is _END:
+                return
+            pending = pool.submit(next, pages, _END)
+            yield page  # type: ignore[misc]
 
 
 def _text(value: Any) -> str | None:

@@ -65,10 +65,17 @@ CATEGORY_NAMES = {
     "done": "done",
     "complete": "done",
 }
-TODO_STATUSES = frozenset({"to do", "open", "backlog", "new", "selected for development", "reopened"})  # fmt: skip
+TODO_STATUSES = frozenset(
+    {"to do", "open", "backlog", "new", "selected for development", "reopened"}
+)
 DONE_STATUSES = frozenset({"done", "closed", "resolved", "released", "complete", "completed"})
 UNRESOLVED = frozenset({"", "unresolved"})
-STATUS_SCHEMA = {"source": pl.String, "status_id": pl.String, "name": pl.String, "category": pl.String}  # fmt: skip
+STATUS_SCHEMA = {
+    "source": pl.String,
+    "status_id": pl.String,
+    "name": pl.String,
+    "category": pl.String,
+}
 _GONE = (
     "UPDATE tickets SET is_deleted = true WHERE source = ? AND NOT is_deleted "
     "AND ticket_id NOT IN (SELECT ticket_id FROM _jira_csv_ids)"
@@ -201,7 +208,9 @@ class _Parser:
         rows = self.rows(text)
         first = next(rows, None)
         if first is None or not any(cell.strip() for cell in first[1]):
-            raise self.fail("line 1", "the file is empty; expected Jira's CSV export with a header row")  # fmt: skip
+            raise self.fail(
+                "line 1", "the file is empty; expected Jira's CSV export with a header row"
+            )
         columns = _Columns(first[1])
         missing = [name for name in REQUIRED if not columns.has(name)]
         if missing:
@@ -227,7 +236,10 @@ class _Parser:
             ticket = self._ticket(columns, row, line, points_column, export)
             ident = ticket["ticket_id"]
             if ident in seen:
-                raise self.fail(f"line {line}, column 'Issue id'", f"issue {ident} appears twice (first on line {seen[ident]})")  # fmt: skip
+                raise self.fail(
+                    f"line {line}, column 'Issue id'",
+                    f"issue {ident} appears twice (first on line {seen[ident]})",
+                )
             seen[ident] = line
             keys[ident] = ticket["key"]
             parent = columns.first(row, "Parent", "Parent id")
@@ -235,7 +247,10 @@ class _Parser:
                 parents.append((line, ticket, parent))
             export.tickets.append(ticket)
         if not export.tickets:
-            raise self.fail("line 2", "the file has a header but no issues; export again with the issues selected")  # fmt: skip
+            raise self.fail(
+                "line 2",
+                "the file has a header but no issues; export again with the issues selected",
+            )
         for _line, ticket, parent in parents:
             # Newer exports put the parent's id in "Parent", older ones its key.
             ticket["parent_key"] = parent.upper() if KEY.match(parent) else keys.get(parent)
@@ -255,7 +270,10 @@ class _Parser:
     def _points_column(self, columns: _Columns) -> str | None:
         if self.settings.story_points_column:
             if not columns.has(self.settings.story_points_column):
-                raise self.fail("line 1", f"story_points_column {self.settings.story_points_column!r} is not a column of this file")  # fmt: skip
+                raise self.fail(
+                    "line 1",
+                    f"story_points_column {self.settings.story_points_column!r} is not a column of this file",
+                )
             return self.settings.story_points_column
         return next((c for c in POINT_COLUMNS if columns.has(c)), None)
 
@@ -270,13 +288,19 @@ class _Parser:
         settings = self.settings
         ident = columns.first(row, "Issue id")
         if not ident.isdigit():
-            raise self.fail(f"line {line}, column 'Issue id'", f"{ident!r} is not an issue id (digits)")  # fmt: skip
+            raise self.fail(
+                f"line {line}, column 'Issue id'", f"{ident!r} is not an issue id (digits)"
+            )
         key = columns.first(row, "Issue key")
         if not KEY.match(key):
-            raise self.fail(f"line {line}, column 'Issue key'", f"{key!r} is not an issue key like WEB-541")  # fmt: skip
+            raise self.fail(
+                f"line {line}, column 'Issue key'", f"{key!r} is not an issue key like WEB-541"
+            )
         created = self.when(columns.first(row, "Created"), line, "Created")
         if created is None:
-            raise self.fail(f"line {line}, column 'Created'", "empty; every issue has a creation date")  # fmt: skip
+            raise self.fail(
+                f"line {line}, column 'Created'", "empty; every issue has a creation date"
+            )
         updated = self.when(columns.first(row, "Updated"), line, "Updated") or created
         resolved = self.when(columns.first(row, "Resolved"), line, "Resolved")
         status = columns.first(row, "Status")
@@ -386,7 +410,9 @@ def read_export(
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise CsvError(f"{source}: {path}: no such file; check `path` (Jira: Filters > Export > Export CSV (all fields))") from None  # fmt: skip
+        raise CsvError(
+            f"{source}: {path}: no such file; check `path` (Jira: Filters > Export > Export CSV (all fields))"
+        ) from None
     except OSError as exc:
         raise CsvError(f"{source}: {path}: cannot read it ({exc.strerror})") from None
     try:
