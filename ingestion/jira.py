@@ -1001,7 +1001,7 @@ class _Reader:
             fields = issue.get("fields")
             if issue.get("id") is None or not isinstance(fields, dict):
                 raise SourceResponseError(
-                    f"{self.source}: issue search: an issue without 'id' or 'fields' ({str(issue)[:80]})"
+                    f"{self.source}: issue search: issue {issue.get('key')!r} came without 'id' or 'fields'"
                 )
             self.ctx.observe(
                 self.source,
