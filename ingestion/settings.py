@@ -183,6 +183,24 @@ class GitLabSettings(ApiSourceSettings):
         return f"{self.api_url.removesuffix('/api/v4')}/api/v4"
 
 
+# Jira's own "not done, but closed" resolutions and the status names team-managed projects use
+# for the same thing (they often set no resolution).
+CANCELED_RESOLUTIONS = (
+    "Won't Do",
+    "Won't Fix",
+    "Duplicate",
+    "Cannot Reproduce",
+    "Incomplete",
+    "Declined",
+    "Rejected",
+    "Obsolete",
+    "Abandoned",
+    "Canceled",
+    "Cancelled",
+)
+CANCELED_STATUSES = ("Canceled", "Cancelled", "Won't Do", "Rejected", "Declined", "Abandoned")
+
+
 class JiraFields(_Model):
     """Custom field ids; found from /field by name when not given."""
 
@@ -208,6 +226,9 @@ class JiraSettings(ApiSourceSettings):
         "Story points",
     ]
     incident_types: list[str] = ["Incident"]
+    # A resolution or status with one of these names makes an issue canceled rather than done.
+    canceled_resolutions: list[str] = list(CANCELED_RESOLUTIONS)
+    canceled_statuses: list[str] = list(CANCELED_STATUSES)
     # Check that every stored issue still exists (and notice moves) every N days.
     reconcile_days: int = Field(default=1, ge=0, le=90)
 
@@ -329,7 +350,20 @@ class JiraCsvSettings(_Model):
     path: str
     story_points_column: str | None = None  # default: found by the usual names
     date_format: str | None = None  # strptime format; default: Jira's export formats are tried
+    # The export's dates are wall-clock times in the exporting user's time zone: an IANA name
+    # (Europe/Paris) or a fixed offset (+01:00).
+    time_zone: str = "UTC"
     incident_types: list[str] = ["Incident"]
+    canceled_resolutions: list[str] = list(CANCELED_RESOLUTIONS)
+    canceled_statuses: list[str] = list(CANCELED_STATUSES)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from ingestion.jira_csv import parse_zone
+
+        parse_zone(value)  # raises ValueError with what is expected
+        return value
 
     @property
     def source_name(self) -> str:
