@@ -125,7 +125,9 @@ def velocity_rows(totals: pl.LazyFrame) -> pl.LazyFrame:
             pl.lit("no story points in this sprint's scope: see velocity_issues")
         ),
         pl.when(has_points & (pl.col("unestimated_done") > 0)).then(
-            pl.format("completed issues without an estimate (counted as 0 points): {}", "unestimated_done")
+            pl.format(
+                "completed issues without an estimate (counted as 0 points): {}", "unestimated_done"
+            )
         ),
     )
     tracker_note = _note(
@@ -483,8 +485,9 @@ def guard_series(ctx: "Context") -> pl.LazyFrame:
             pl.col("stats_complete").mean().alias("complete_share"),
         ],
     )
-    joined = points.join(merged, on=["team", "sprint_id"], how="left").join(
-        lines, on=["team", "sprint_id"], how="left"
+    keys = ["team", "sprint_id"]
+    joined = points.join(merged, on=keys, how="full", coalesce=True).join(
+        lines, on=keys, how="full", coalesce=True
     )
     kloc = pl.col("lines") / 1000
     return pl.concat(
