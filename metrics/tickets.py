@@ -131,11 +131,21 @@ def _as_of(
     )
 
 
+def _same_group(keys: list[str], offset: int) -> pl.Expr:
+    """On rows sorted by `keys`: whether the row `offset` away belongs to the same group.
+
+    Cheaper than a window (`over`) on large frames: the sort already groups the rows.
+    """
+    return pl.all_horizontal(
+        [(pl.col(k) == pl.col(k).shift(offset)).fill_null(False) for k in keys]
+    )
+
+
 def _last_per_instant(timeline: pl.LazyFrame) -> pl.LazyFrame:
     """One row per ticket and instant: the last change at that instant (history id, then item order)."""
     return (
         timeline.sort(*_TICKET, "changed_at", "event_id", "position")
-        .unique([*_TICKET, "changed_at"], keep="last")
+        .unique([*_TICKET, "changed_at"], keep="last", maintain_order=True)
         .drop("event_id", "position")
     )
 
@@ -264,8 +274,11 @@ def membership_intervals(
         pl.concat([initial, steps])
         .sort(*keys, "at", "event_id", "position")
         # Only real changes of membership: a repeated entry (an inconsistent changelog) is no new interval.
-        .filter(pl.col("enter") != pl.col("enter").shift(1).over(keys).fill_null(False))
-        .with_columns(pl.col("at").shift(-1).over(keys).alias("in_to"))
+        .filter(
+            pl.col("enter")
+            != pl.when(_same_group(keys, 1)).then(pl.col("enter").shift(1)).otherwise(False)
+        )
+        .with_columns(pl.when(_same_group(keys, -1)).then(pl.col("at").shift(-1)).alias("in_to"))
         .filter(pl.col("enter"))
         .select(*keys, pl.col("at").alias("in_from"), "in_to")
     )
@@ -333,51 +346,27 @@ def status_timeline(
         ]
     ).unique(["source", "_name"], keep="first", maintain_order=True)
 
-    changes = (
-        events.filter(pl.col("field") == "status")
-        .select(
-            *_TICKET,
-            "changed_at",
-            "event_id",
-            "position",
-            "from_id",
-            "to_id",
-            pl.col("from_value").str.to_lowercase().alias("_from_name"),
-            pl.col("to_value").str.to_lowercase().alias("_to_name"),
-        )
-        .join(
-            by_id.rename({"status_id": "from_id", "category": "_from_by_id"}),
-            on=["source", "from_id"],
-            how="left",
-        )
-        .join(
-            by_id.rename({"status_id": "to_id", "category": "_to_by_id"}),
-            on=["source", "to_id"],
-            how="left",
-        )
-        .join(
-            by_name.rename({"_name": "_from_name", "category": "_from_by_name"}),
-            on=["source", "_from_name"],
-            how="left",
-        )
-        .join(
-            by_name.rename({"_name": "_to_name", "category": "_to_by_name"}),
-            on=["source", "_to_name"],
-            how="left",
-        )
-        .select(
-            *_TICKET,
-            "changed_at",
-            "event_id",
-            "position",
-            pl.coalesce("_from_by_id", "_from_by_name").alias("_from"),
-            pl.coalesce("_to_by_id", "_to_by_name").alias("category"),
-        )
+    def category(frame: pl.LazyFrame, id_col: str, name_col: str, out: str) -> pl.LazyFrame:
+        """The category of a status given by id (else by name) in `frame`."""
+        return (
+            frame.with_columns(pl.col(name_col).str.to_lowercase().alias("_name"))
+            .join(by_id.rename({"status_id": id_col, "category": "_by_id"}), on=["source", id_col], how="left")
+            .join(by_name.rename({"category": "_by_name"}), on=["source", "_name"], how="left")
+            .with_columns(pl.coalesce("_by_id", "_by_name").alias(out))
+            .drop("_name", "_by_id", "_by_name")
+        )  # fmt: skip
+
+    raw = events.filter(pl.col("field") == "status")
+    changes = raw.pipe(category, "to_id", "to_value", "category").select(
+        *_TICKET, "changed_at", "event_id", "position", "category"
     )
+    # Only the first change's `from` matters: the status the ticket had before it.
     first = (
-        changes.sort(*_TICKET, "changed_at", "event_id", "position")
+        raw.sort(*_TICKET, "changed_at", "event_id", "position")
         .group_by(_TICKET)
-        .agg(pl.col("_from").first(), pl.lit(True).alias("_changed"))
+        .agg(pl.col("from_id").first(), pl.col("from_value").first())
+        .pipe(category, "from_id", "from_value", "_from")
+        .select(*_TICKET, "_from", pl.lit(True).alias("_changed"))
     )
     current = tickets.select(*_TICKET, "status_category", "resolved_at").join(
         first, on=_TICKET, how="left"
@@ -405,20 +394,21 @@ def status_timeline(
     )
     done = pl.col("category") == "done"
     return (
-        _last_per_instant(
-            pl.concat([start, resolution, changes.drop("_from").cast({"position": pl.Int16})])
-        )
-        .sort(*_TICKET, "changed_at")
+        _last_per_instant(pl.concat([start, resolution, changes.cast({"position": pl.Int16})]))
+        .sort(*_TICKET, "changed_at")  # the shifts below compare neighbouring rows
         .with_columns(done.fill_null(False).alias("_done"))
         .with_columns(
-            pl.when(pl.col("_done") & ~pl.col("_done").shift(1).over(_TICKET).fill_null(False))
+            pl.when(
+                pl.col("_done")
+                & ~(_same_group(_TICKET, 1) & pl.col("_done").shift(1).fill_null(False))
+            )
             .then(pl.col("changed_at"))
             .alias("done_since")
         )
+        # Every run of done rows starts with its own `done_since` within its ticket, so filling
+        # forward across the sorted frame never carries a value into another ticket's run.
         .with_columns(
-            pl.when(pl.col("_done"))
-            .then(pl.col("done_since").forward_fill().over(_TICKET))
-            .alias("done_since")
+            pl.when(pl.col("_done")).then(pl.col("done_since").forward_fill()).alias("done_since")
         )
         .drop("_done")
     )
