@@ -391,3 +391,39 @@ def test_points_per_pr_above_the_baseline_envelope_is_flagged() -> None:
         "within the baseline envelope"
         in metric(marts, "Ops", "2026-04-06", "points_per_pr")["note"]
     )
+
+
+def test_a_cycle_rolled_over_at_the_closing_instant_and_statuses_known_only_by_name() -> None:
+    """Linear moves unfinished issues to the next cycle the moment one ends: carried over, then committed."""
+    lin = TeamSpec(
+        "Lin",
+        members=(Member("a@x"), Member("b@x"), Member("c@x")),
+        sprint_source="lin",
+        sprint_board="team-1",
+    )
+    settings = Settings(
+        teams=(lin,), cadence_days=7, cadence_start=START.date(), min_sample=1, today=TODAY
+    )
+    cycles = [
+        {**sprint(c, s, s + 7, completed=s + 7), "source": "lin", "tracker": "linear", "board_id": "team-1"}
+        for c, s in (("c1", 0), ("c2", 7))
+    ]  # fmt: skip
+    # The source's workflow states were not read: the status names of current tickets say what is done.
+    moves = [
+        event("L1", -1, "sprint", None, "c1", source="lin"),
+        event("L1", 7, "sprint", "c1", "c2", source="lin"),
+        {**event("L1", 10, "status", "st-1", "st-9", source="lin"), "from_value": "Todo", "to_value": "Done"},
+    ]  # fmt: skip
+    tickets = [
+        {**ticket("L1", points=3, sprint_id="c2", category="done", resolved=10, source="lin"), "status": "Done"},
+        {**ticket("L2", sprint_id="c2", source="lin"), "status": "Todo"},
+    ]  # fmt: skip
+    marts = run(settings, tickets=tickets, ticket_events=moves, sprints=cycles)
+    scope = (
+        marts.tables["mart_sprint_scope"]
+        .filter(pl.col("ticket_id") == "L1")
+        .sort("sprint_id")
+        .select("sprint_id", "committed", "removed", "completed", "carried_over")
+    )
+    assert scope.rows() == [("c1", T, F, F, T), ("c2", T, F, T, F)]
+    assert metric(marts, "Lin", "c2", "velocity_points")["value"] == 3.0
