@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
-from metrics import ai
+from metrics import ai, quality, velocity
 from metrics.calendar import build_calendar
 from metrics.common import METRIC_ROW_SCHEMA
 from metrics.definitions import definitions
@@ -73,6 +73,8 @@ class Context:
     identity_map: pl.LazyFrame
     members: pl.LazyFrame
     today: date
+    # Facts a family computes once and others reuse (mart_tickets, ...).
+    memo: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 Family = Callable[[Context], pl.LazyFrame]
@@ -92,6 +94,9 @@ def _ai_family(ctx: Context) -> pl.LazyFrame:
 # Metric families in display order; each returns rows in metrics.common.METRIC_ROW_SCHEMA.
 FAMILIES: dict[str, Family] = {
     "ai": _ai_family,
+    "delivery": velocity.delivery,
+    "quality": quality.quality,
+    "guard": velocity.guard,
 }
 
 
@@ -283,6 +288,8 @@ def compute(
             "sprint_metrics": sprint_metrics,
             "sprint_tool_mix": mix,
             "board_summary": summary,
+            # mart_tickets, mart_sprint_scope, mart_releases, mart_guards
+            **velocity.delivery_marts(ctx),
         },
         seconds=timings,
         warnings=warnings,
