@@ -18,6 +18,8 @@ log = logging.getLogger("sprintproof.http")
 for _noisy in ("httpx", "httpcore"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
 
+_PARSED = "sprintproof.parsed_json"
+_UNSET = object()
 _RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
 _MESSAGE_MAX = 300
 
@@ -274,6 +276,9 @@ class ApiClient:
         what: str | None = None,
     ) -> Any:
         response = self.request(method, path, params=params, json_body=json_body, what=what)
+        parsed = response.extensions.get(_PARSED, _UNSET)
+        if parsed is not _UNSET:
+            return parsed
         return response.json() if response.content else None
 
     def graphql(
@@ -353,7 +358,8 @@ class ApiClient:
                 and "json" in response.headers.get("content-type", "json")
             ):
                 try:
-                    json.loads(response.content)
+                    # Parsed once here; `json()` hands this result to the caller.
+                    response.extensions[_PARSED] = json.loads(response.content)
                 except ValueError:
                     raise _Retry("the response was not complete JSON") from None
             return response

@@ -100,6 +100,7 @@ TICKET_SCHEMA: Mapping[str, pl.DataType | type[pl.DataType]] = {
     "type": pl.String,
     "type_category": pl.String,
     "status": pl.String,
+    "status_id": pl.String,
     "status_category": pl.String,
     "resolution": pl.String,
     "priority": pl.String,
@@ -1126,6 +1127,7 @@ class _Reader:
                     incident_types=settings.incident_types,
                 ),
                 "status": status.get("name"),
+                "status_id": str(status["id"]) if status.get("id") is not None else None,
                 "status_category": status_category(
                     (status.get("statusCategory") or {}).get("key"),
                     status=status.get("name"),

@@ -634,6 +634,7 @@ class _Linear:
             "type": type_label,
             "type_category": type_category,
             "status": state.get("name"),
+            "status_id": state.get("id"),
             "status_category": status_category,
             "resolution": state.get("name") if closed else None,
             "priority": issue.get("priorityLabel"),

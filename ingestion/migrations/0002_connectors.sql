@@ -156,6 +156,7 @@ CREATE TABLE tickets (
     type            VARCHAR,               -- as the tracker names it (Story, Bug, ...)
     type_category   VARCHAR NOT NULL CHECK (type_category IN ('feature', 'bug', 'task', 'subtask', 'epic', 'incident', 'other')),
     status          VARCHAR,
+    status_id       VARCHAR,               -- as ticket_statuses.status_id (names repeat across workflows)
     status_category VARCHAR NOT NULL CHECK (status_category IN ('todo', 'in_progress', 'done', 'canceled')),
     resolution      VARCHAR,
     priority        VARCHAR,

@@ -424,7 +424,9 @@ def test_legacy_metrics_sum_editors_models_and_languages(
     assert got == [("legacy_metrics", 12, 10, sum(x["total_code_lines_suggested"] for x in languages),
                     sum(x["total_code_lines_accepted"] for x in languages), sum(x["total_code_suggestions"] for x in languages),
                     sum(x["total_code_acceptances"] for x in languages) + 11 + 6, 40 + 9, None, None)]  # fmt: skip
-    assert run.rows("SELECT pr_summaries_created FROM copilot_usage WHERE team = '' AND day = ?", day) == [(3,)]
+    assert run.rows(
+        "SELECT pr_summaries_created FROM copilot_usage WHERE team = '' AND day = ?", day
+    ) == [(3,)]
     pages = [r for r in sim.log if r.path == f"/orgs/{ORG}/copilot/metrics"]
     assert [r.arg("page") for r in pages] == ["1", "2", "3"]
 
