@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
-from metrics import ai
+from metrics import ai, dora, flow
 from metrics.calendar import build_calendar
 from metrics.common import METRIC_ROW_SCHEMA
 from metrics.definitions import definitions
@@ -73,6 +73,7 @@ class Context:
     identity_map: pl.LazyFrame
     members: pl.LazyFrame
     today: date
+    facts: dict[str, pl.LazyFrame] = field(default_factory=dict)  # further fact marts, collected
 
 
 Family = Callable[[Context], pl.LazyFrame]
@@ -92,7 +93,13 @@ def _ai_family(ctx: Context) -> pl.LazyFrame:
 # Metric families in display order; each returns rows in metrics.common.METRIC_ROW_SCHEMA.
 FAMILIES: dict[str, Family] = {
     "ai": _ai_family,
+    "flow": flow.family,
+    "dora": dora.family,
 }
+
+# Builders of further fact marts (name -> frame), built before the families run and handed to
+# them in Context.facts (docs/warehouse.md, "Marts").
+FACT_MARTS: tuple[Callable[[Context], dict[str, pl.DataFrame]], ...] = (dora.fact_marts,)
 
 
 def _table(con: duckdb.DuckDBPyConnection, sql: str) -> pl.LazyFrame:
@@ -261,6 +268,11 @@ def compute(
         today,
     )
     step = time.perf_counter()
+    fact_marts = {name: frame for build in FACT_MARTS for name, frame in build(ctx).items()}
+    ctx.facts.update({name: frame.lazy() for name, frame in fact_marts.items()})
+    timings["fact_marts"] = time.perf_counter() - step
+
+    step = time.perf_counter()
     produced = [family(ctx) for family in (families or FAMILIES).values()]
     metric_rows = (
         pl.concat(produced).collect() if produced else pl.DataFrame(schema=METRIC_ROW_SCHEMA)
@@ -280,6 +292,7 @@ def compute(
             "mart_unmatched_identities": resolution.unmatched,
             "mart_commits": commits,
             "mart_prs": prs,
+            **fact_marts,
             "sprint_metrics": sprint_metrics,
             "sprint_tool_mix": mix,
             "board_summary": summary,
