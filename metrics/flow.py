@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from metrics.marts import Context
 
 _US_PER_HOUR = 3_600_000_000
-# Exact binomial ranks up to this sample size; beyond it the normal approximation is off by at
-# most one rank, which no reader of a 1000-PR percentile can see.
+# Exact binomial ranks up to this sample size; beyond it the normal approximation is at most one
+# rank off, a negligible change of the interval at that size.
 EXACT_RANKS = 1000
 
 

@@ -1,9 +1,11 @@
 """DORA metrics: deployments, incidents, changes and recoveries from hand-written timelines."""
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -13,8 +15,9 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from dagster_project.config import Config, MetricsConfig, metrics_settings
+from ingestion.warehouse import connect
 from metrics import dora
-from metrics.marts import FAMILIES, Marts, compute
+from metrics.marts import FAMILIES, Marts, compute, write
 from metrics.model import ORG, Member, Settings, TeamSpec
 from tests.metrics.raw_tables import at, make_inputs, sha
 
@@ -421,3 +424,75 @@ def test_relabelling_teams_permutes_results_and_recomputation_is_deterministic(
         .sort("team", "sprint_id", "metric_id")
     )
     assert_frame_equal(first, other)
+
+
+# --------------------------------------------------------------------------- SQL in the docs
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
+FLOW_AND_DORA = ("cycle_time_p50", "cycle_time_p85", "coding_time_p50", "pickup_time_p50", "review_time_p50",
+                 "pr_size_p50", "throughput_per_engineer", "deployment_frequency", "change_fail_rate",
+                 "deployment_rework_rate", "change_lead_time_p50", "recovery_time_p50")  # fmt: skip
+
+
+def documented_queries() -> dict[str, str]:
+    """The first SQL block under each metric heading of the Flow and DORA sections of docs/metrics.md."""
+    text = DOCS.read_text(encoding="utf-8")
+    part = text[text.index("\n## Flow\n") : text.index("\n## Running totals")]
+    queries: dict[str, str] = {}
+    for section in re.split(r"\n### ", part)[1:]:
+        heading, _, body = section.partition("\n")
+        ids = [word for word in heading.split(" (v")[0].split() if "_" in word]
+        block = re.search(r"\n\n((?:    SELECT.*\n)(?:    .*\n)*)", body)
+        assert block, heading
+        sql = "\n".join(line[4:] for line in block.group(1).splitlines())
+        for metric in ids:
+            queries[metric] = sql.replace("0.5)", "0.85)") if metric.endswith("_p85") else sql
+    return queries
+
+
+def test_every_flow_and_dora_number_is_the_documented_query(tmp_path: Path) -> None:
+    queries = documented_queries()
+    assert set(queries) == set(FLOW_AND_DORA)
+    reviews = [{"pr_number": n, "review_id": f"r{n}", "reviewer_login": "cy" if n != 3 else "bo",
+                "submitted_at": at(d, h), "state": "approved"}
+               for n, d, h in ((1, 0, 6), (2, 1, 9), (3, 4, 9), (4, 9, 9))]  # fmt: skip
+    inputs = make_inputs(
+        commits=COMMITS, pull_requests=PRS, pr_commits=PR_COMMITS, pr_reviews=reviews, forge_repos=FORGE,
+        releases=RELEASES, tickets=TICKETS, deployments=[d for d, _ in DEPLOYMENTS],
+        deployment_statuses=[s for _, statuses in DEPLOYMENTS for s in statuses],
+    )  # fmt: skip
+    marts = compute(inputs, SETTINGS)
+    with connect(tmp_path / "w.duckdb") as con:
+        write(con, marts)
+        published = con.execute(
+            "SELECT team, sprint_id, sprint_state, metric_id, value, numerator, denominator, status "
+            "FROM sprint_metrics WHERE metric_id IN (SELECT unnest(?))",
+            [list(FLOW_AND_DORA)],
+        ).fetchall()
+        checked = set()
+        for team, sprint, state, metric, value, numerator, denominator, status in published:
+            if metric == "deployment_frequency" and state == "active":
+                continue  # its days run to the end of today, not to the sprint's end
+            scope = "org_sprint_id = ?" if team == ORG else "team = ? AND sprint_id = ?"
+            bound = {"scope": [sprint] if team == ORG else [team, sprint], "sprint": [team, sprint]}
+            params = [
+                v for p in re.findall(r"\{(scope|sprint)\}", queries[metric]) for v in bound[p]
+            ]
+            sql = (
+                queries[metric]
+                .replace("{scope}", scope)
+                .replace("{sprint}", "team = ? AND sprint_id = ?")
+            )
+            k, n = con.execute(sql, params).fetchone() or (None, None)
+            assert (numerator or 0, denominator or 0) == pytest.approx((k or 0, n or 0)), (
+                team,
+                sprint,
+                metric,
+            )
+            if status == "ok":
+                assert k is not None and n
+                ratio = metric in ("deployment_frequency", "change_fail_rate", "deployment_rework_rate",
+                                   "throughput_per_engineer")  # fmt: skip
+                assert value == pytest.approx(k / n if ratio else k), (team, sprint, metric)
+                checked.add(metric)
+    assert checked == set(FLOW_AND_DORA)
