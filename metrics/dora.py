@@ -104,10 +104,15 @@ def _git_repos(forge_repos: pl.LazyFrame) -> pl.LazyFrame:
     return forge_repos.select("source", "repo", "git_repo").unique(["source", "repo"], keep="first")
 
 
+def _git_repo() -> pl.Expr:
+    """`git_repo`, else the forge path's last segment (a forge repository without forge_repos row)."""
+    return pl.coalesce("git_repo", pl.col("repo").str.split("/").list.last()).alias("git_repo")
+
+
 def _with_git_repo(frame: pl.LazyFrame, forge_repos: pl.LazyFrame) -> pl.LazyFrame:
-    """The git repository a forge repository feeds; without a forge_repos row, its last path segment."""
+    """The git repository a forge repository feeds."""
     return frame.join(_git_repos(forge_repos), on=["source", "repo"], how="left").with_columns(
-        pl.coalesce("git_repo", pl.col("repo").str.split("/").list.last()).alias("git_repo")
+        _git_repo()
     )
 
 
@@ -518,7 +523,8 @@ def _changes(ctx: "Context") -> pl.LazyFrame:
         | (pl.col("base_ref") == pl.col("default_branch"))
     )
     prs = (
-        ctx.prs.filter(pl.col("is_merged") & ~pl.col("is_bot") & pl.col("git_repo").is_not_null())
+        ctx.prs.filter(pl.col("is_merged") & ~pl.col("is_bot"))
+        .with_columns(_git_repo())
         .join(raw, on=["source", "repo", "number"], how="left")
         .filter(into_default)
         .join(merge_commits, on=["git_repo", "merge_commit_sha"], how="left")
@@ -578,7 +584,7 @@ def _changes(ctx: "Context") -> pl.LazyFrame:
             pr_commits.select("git_repo", "sha"),
             rebased,
             ctx.prs.filter(pl.col("merge_commit_sha").is_not_null()).select(
-                "git_repo", pl.col("merge_commit_sha").alias("sha")
+                _git_repo(), pl.col("merge_commit_sha").alias("sha")
             ),
         ]
     ).unique()

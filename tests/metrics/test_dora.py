@@ -129,9 +129,10 @@ FORGE = [{"repo": f"acme/{name}", "git_repo": name} for name in ("web", "app", "
 
 
 def run(s: Settings = SETTINGS, *, deployments: Sequence[tuple[dict[str, Any], list[dict[str, Any]]]] = DEPLOYMENTS,
-        tickets: Sequence[Mapping[str, Any]] = TICKETS, families: Sequence[str] = ("dora",)) -> Marts:  # fmt: skip
+        tickets: Sequence[Mapping[str, Any]] = TICKETS, families: Sequence[str] = ("dora",),
+        forge: Sequence[Mapping[str, Any]] = FORGE) -> Marts:  # fmt: skip
     inputs = make_inputs(
-        commits=COMMITS, pull_requests=PRS, pr_commits=PR_COMMITS, forge_repos=FORGE, releases=RELEASES,
+        commits=COMMITS, pull_requests=PRS, pr_commits=PR_COMMITS, forge_repos=forge, releases=RELEASES,
         tickets=tickets, deployments=[d for d, _ in deployments],
         deployment_statuses=[s for _, statuses in deployments for s in statuses],
     )  # fmt: skip
@@ -280,6 +281,15 @@ def test_fact_marts_record_why() -> None:
         ("deployment", "D2", "Web", S1, S1),
         ("deployment", "D9", "Web", S2, S2),
     ]  # fmt: skip
+
+
+def test_without_forge_repository_rows_the_last_path_segment_names_the_git_repository() -> None:
+    got = metric_rows(run(forge=[]), "Web", S1)
+    assert (got["change_lead_time_p50"]["value"], got["change_lead_time_p50"]["denominator"]) == (
+        8.5,
+        4,
+    )
+    assert got["deployment_frequency"]["numerator"] == 5
 
 
 def test_consecutive_failures_are_one_recovery_and_retries_count() -> None:
