@@ -183,8 +183,33 @@ class MetricsConfig(_Model):
     bootstrap_samples: int = Field(default=2000, ge=100, le=100_000)
     seed: int = 0
     production_environments: list[str] = ["production", "prod", "live"]
+    incident_types: list[str] = ["incident"]  # ticket type names or type categories
+    incident_labels: list[str] = []
+    incident_window_hours: int = Field(default=24, ge=1, le=24 * 30)
+    rework_window_hours: int = Field(default=24, ge=1, le=24 * 30)
+    rework_pattern: str = r"(?i)\b(hot-?fix|revert|rollback)\b"
     durability_days: int = Field(default=30, ge=1)
     churn_days: int = Field(default=21, ge=1)
+
+    @field_validator("rework_pattern")
+    @classmethod
+    def _rework_pattern_compiles(cls, pattern: str) -> str:
+        # The metrics engine matches it with Polars' regex engine (no look-around, no backreferences).
+        import polars as pl
+
+        try:
+            pl.Series([""]).str.contains(pattern)
+        except pl.exceptions.ComputeError as exc:
+            reason = next(
+                (
+                    line[len("error: ") :]
+                    for line in str(exc).splitlines()
+                    if line.startswith("error: ")
+                ),
+                "it does not parse",
+            )
+            raise ValueError(f"not a valid regular expression: {reason}") from None
+        return pattern
 
 
 class BaselineConfig(_Model):
@@ -512,6 +537,11 @@ def metrics_settings(config: Config, *, today: date | None = None) -> "MetricSet
         bootstrap_samples=m.bootstrap_samples,
         seed=m.seed,
         production_environments=tuple(m.production_environments),
+        incident_types=tuple(m.incident_types),
+        incident_labels=tuple(m.incident_labels),
+        incident_window_hours=m.incident_window_hours,
+        rework_window_hours=m.rework_window_hours,
+        rework_pattern=m.rework_pattern,
         durability_days=m.durability_days,
         churn_days=m.churn_days,
         today=today,

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
-from metrics import ai, quality, velocity
+from metrics import ai, dora, flow, quality, velocity
 from metrics.calendar import build_calendar
 from metrics.common import METRIC_ROW_SCHEMA
 from metrics.definitions import definitions
@@ -75,6 +75,7 @@ class Context:
     today: date
     # Facts a family computes once and others reuse (mart_tickets, ...).
     memo: dict[str, pl.DataFrame] = field(default_factory=dict)
+    facts: dict[str, pl.LazyFrame] = field(default_factory=dict)  # further fact marts, collected
 
 
 Family = Callable[[Context], pl.LazyFrame]
@@ -96,8 +97,14 @@ FAMILIES: dict[str, Family] = {
     "ai": _ai_family,
     "delivery": velocity.delivery,
     "quality": quality.quality,
+    "flow": flow.family,
+    "dora": dora.family,
     "guard": velocity.guard,
 }
+
+# Builders of further fact marts (name -> frame), built before the families run and handed to
+# them in Context.facts (docs/warehouse.md, "Marts").
+FACT_MARTS: tuple[Callable[[Context], dict[str, pl.DataFrame]], ...] = (dora.fact_marts,)
 
 
 def _table(con: duckdb.DuckDBPyConnection, sql: str) -> pl.LazyFrame:
@@ -266,6 +273,11 @@ def compute(
         today,
     )
     step = time.perf_counter()
+    fact_marts = {name: frame for build in FACT_MARTS for name, frame in build(ctx).items()}
+    ctx.facts.update({name: frame.lazy() for name, frame in fact_marts.items()})
+    timings["fact_marts"] = time.perf_counter() - step
+
+    step = time.perf_counter()
     produced = [family(ctx) for family in (families or FAMILIES).values()]
     metric_rows = (
         pl.concat(produced).collect() if produced else pl.DataFrame(schema=METRIC_ROW_SCHEMA)
@@ -285,6 +297,7 @@ def compute(
             "mart_unmatched_identities": resolution.unmatched,
             "mart_commits": commits,
             "mart_prs": prs,
+            **fact_marts,
             "sprint_metrics": sprint_metrics,
             "sprint_tool_mix": mix,
             "board_summary": summary,

@@ -52,6 +52,11 @@ class Settings:
     bootstrap_samples: int = 2000
     seed: int = 0
     production_environments: tuple[str, ...] = ("production", "prod", "live")
+    incident_types: tuple[str, ...] = ("incident",)  # ticket type names or categories
+    incident_labels: tuple[str, ...] = ()
+    incident_window_hours: int = 24  # an incident this soon after a deployment is its failure
+    rework_window_hours: int = 24  # a deployment this soon after a change failure is rework
+    rework_pattern: str = r"(?i)\b(hot-?fix|revert|rollback)\b"  # refs, PR titles, branches, labels
     durability_days: int = 30
     churn_days: int = 21
     today: date | None = None  # the computation's "now" (tests); None: today in UTC
