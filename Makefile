@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e . --group dev
 	@touch $@
 
-# Build the demo organisation, ingest it, print what the warehouse holds.
+# Build the demo organisation, run the whole graph on it (git, GitHub and Jira replayed, links,
+# metrics, snapshot), then serve the dashboard on http://127.0.0.1:8501 until Ctrl-C.
 demo: setup
 	$(BIN)/sprintproof demo
+	$(BIN)/sprintproof dashboard
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,5 +1,6 @@
 """The `sprintproof` command line: init, ingest, attribute, status, demo, migrate."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -25,7 +26,6 @@ from dagster_project.config import (
     CONFIG_NAME,
     ConfigError,
     demo_workspace,
-    load_config,
     metrics_settings,
 )
 from dagster_project.runtime import Settings, UserError, api_sources, git_sources, settings
@@ -521,6 +521,65 @@ def dagster_cmd(
         raise typer.Exit(completed.returncode)
 
 
+def dashboard_settings(s: Settings) -> Path:
+    """Write the settings the dashboard reads (it never imports the orchestration's configuration)."""
+    c = s.config
+    folder = c.workspace / "dashboard"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "settings.json"
+    payload = {
+        "organisation": c.organisation,
+        "warehouse": str(c.warehouse_path),
+        "snapshot": str(c.snapshot_path),
+        "privacy": {
+            "min_group_size": c.privacy.min_group_size,
+            "per_person_views": c.privacy.per_person_views,
+        },
+        "auth": {"enabled": c.dashboard.auth.enabled, "roles": c.dashboard.auth.roles},
+    }
+    path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    return path
+
+
+@app.command()
+def dashboard(
+    config: ConfigOption = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port (default: dashboard.port, 8501).")
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface (default: dashboard.host, 127.0.0.1).")
+    ] = None,
+) -> None:
+    """Start the dashboard on the published snapshot (or the warehouse) of this configuration."""
+    s = settings(config, required=True)
+    if not s.config.snapshot_path.exists() and not s.warehouse.exists():
+        raise UserError(
+            f"{s.warehouse}: no warehouse yet; run `sprintproof run` (or `sprintproof demo`) first"
+        )
+    settings_path = dashboard_settings(s)
+    app_file = Path(__file__).resolve().parents[1] / "dashboards" / "app.py"
+    bind_host = host or s.config.dashboard.host
+    bind_port = port or s.config.dashboard.port
+    env = {
+        **os.environ,
+        "SPRINTPROOF_WAREHOUSE": str(s.warehouse),
+        "SPRINTPROOF_SNAPSHOT": str(s.config.snapshot_path),
+        "SPRINTPROOF_DASHBOARD_SETTINGS": str(settings_path),
+    }
+    command = [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.address", bind_host,
+               "--server.port", str(bind_port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    out.print(
+        f"Dashboard on http://{bind_host}:{bind_port} ({s.config.organisation}); Ctrl-C stops it."
+    )
+    try:
+        completed = subprocess.run(command, env=env, cwd=settings_path.parent, check=False)
+    except KeyboardInterrupt:
+        return
+    if completed.returncode not in (0, 130, -2):
+        raise typer.Exit(completed.returncode)
+
+
 @app.command()
 def demo(
     workspace: Annotated[
@@ -554,36 +613,52 @@ def demo(
     shutil.rmtree(root / "workspace" / "mirrors", ignore_errors=True)
     out.print(f"Building the demo organisation in {root} (seed {seed}) ...")
     manifest = build_demo(root / "data", seed=seed, end=last_day)
+    config_path = root / CONFIG_NAME
+    write_demo_config(manifest, root, config_path, workers=workers)
+    out.print(
+        "Running every source, the links, the metrics and the snapshot (the graph the daily schedule runs) ..."
+    )
+    run_cmd(config=config_path)
+    out.print(
+        f"Configuration: {config_path}  (every sprintproof command now finds it when no other is given)"
+    )
+    status(config=config_path)
+
+
+def write_demo_config(
+    manifest: Any, root: Path, config_path: Path, *, workers: int | None = None
+) -> None:
+    """The demo's configuration: its repositories, GitHub and Jira served from the demo's exports
+    through the built-in simulators (`replay_dir`), its teams with their boards, and its people."""
+    repos = [p.name.removesuffix(".git") for p in manifest.repos]
     config = {
         "organisation": manifest.organisation,
         "workspace": "workspace",
         "sources": [
-            {"type": "git", "name": p.name.removesuffix(".git"), "path": str(p.relative_to(root))}
-            for p in manifest.repos
+            *({"type": "git", "name": p.name.removesuffix(".git"), "path": str(p.relative_to(root))} for p in manifest.repos),
+            {"type": "github", "name": "github", "replay_dir": str(manifest.github_dir.relative_to(root)),
+             "repos": [f"{manifest.github_org}/{repo}" for repo in repos]},
+            {"type": "jira", "name": "jira", "replay_dir": str(manifest.jira_dir.relative_to(root)),
+             "projects": [t.project_key for t in manifest.teams]},
+        ],
+        "people": [
+            {"name": p.name, "ids": [*p.emails, p.github_login, p.jira_account_id]} for p in manifest.people
         ],
         "teams": [
-            {"name": t.name, "ai_rollout": t.rollout_date.isoformat(), "members": list(t.members)}
+            {"name": t.name, "ai_rollout": t.rollout_date.isoformat(), "members": list(t.members), "repos": [t.repo],
+             "projects": [t.project_key], "sprints": {"source": "jira", "board": str(t.board_id)}}
             for t in manifest.teams
         ],
         "sprints": {
             "length_days": manifest.sprint_length_days,
             "first_start": manifest.first_sprint_start.isoformat(),
         },
-    }
+        **({"ingest": {"workers": workers}} if workers else {}),
+    }  # fmt: skip
     header = ("# Demo organisation written by `sprintproof demo`; rebuilt on every run.\n"
-              f"# Vendor-shaped PR and ticket exports: {manifest.github_dir} and {manifest.jira_dir}\n")  # fmt: skip
-    config_path = root / CONFIG_NAME
+              "# GitHub and Jira are replayed from the demo's vendor-shaped exports by the built-in simulators\n"
+              "# (replay_dir): the real connectors run against them over the same client as for a real site.\n")  # fmt: skip
     config_path.write_text(header + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    s = Settings(load_config(config_path), config_path)
-    sources = git_sources(s, [])
-    results = run_ingest(s, sources, s.warehouse, workers)
-    if any(isinstance(r, str) for r in results):
-        raise typer.Exit(2)
-    run_linking(s.warehouse)
-    out.print(
-        f"Configuration: {config_path}  (every sprintproof command now finds it when no other is given)"
-    )
-    status(config=config_path)
 
 
 def main() -> None:

@@ -278,6 +278,21 @@ class ChecksConfig(_Model):
     window_days: int = Field(default=30, ge=1)  # coverage checks look at this many recent days
 
 
+class DashboardAuthConfig(_Model):
+    """Sign-in through Streamlit's OIDC (`st.login`); the provider's settings go in
+    `<workspace>/dashboard/.streamlit/secrets.toml` (docs/dashboard.md)."""
+
+    enabled: bool = False
+    # Viewer e-mail -> teams they may see ("*": every team and the organisation).
+    roles: dict[str, list[str]] = {}
+
+
+class DashboardConfig(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8501, ge=1, le=65535)
+    auth: DashboardAuthConfig = DashboardAuthConfig()
+
+
 class Config(_Model):
     organisation: str = "My organisation"
     workspace: Path = Path(".sprintproof")
@@ -292,6 +307,7 @@ class Config(_Model):
     notifications: NotificationsConfig = NotificationsConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     checks: ChecksConfig = ChecksConfig()
+    dashboard: DashboardConfig = DashboardConfig()
     baseline: BaselineConfig = BaselineConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     ingest: IngestConfig = IngestConfig()

@@ -44,12 +44,16 @@ class DemoTeam:
     name: str
     members: tuple[str, ...]  # canonical emails
     rollout_date: date  # when the team got AI tools
+    project_key: str = ""  # its Jira project
+    board_id: int = 0  # its Jira scrum board
+    repo: str = ""  # its repository (git name; GitHub: <github_org>/<repo>)
 
 
 @dataclass(frozen=True)
 class DemoManifest:
     root: Path
     organisation: str
+    github_org: str
     repos: tuple[Path, ...]
     people: tuple[DemoPerson, ...]
     teams: tuple[DemoTeam, ...]
@@ -110,10 +114,18 @@ def build_demo(
     return DemoManifest(
         root=root,
         organisation=_ORG,
+        github_org=_GH,
         repos=tuple(repos),
         people=people,
         teams=tuple(
-            DemoTeam(t.spec.name, tuple(p.email for p in t.members), t.rollout.date())
+            DemoTeam(
+                t.spec.name,
+                tuple(p.email for p in t.members),
+                t.rollout.date(),
+                t.spec.key,
+                t.spec.board_id,
+                t.spec.repo,
+            )
             for t in teams
         ),
         sprint_length_days=_SPRINT_DAYS,
