@@ -233,6 +233,12 @@ class PrivacyConfig(_Model):
 
 class IngestConfig(_Model):
     workers: int | None = Field(default=None, ge=1, le=64)
+    # Fan-out: stage each repository in its own process (or pod) and merge with one writer.
+    staged: bool = False
+    staging_dir: Path | None = (
+        None  # shared storage for staged repositories (default: <workspace>/staging/git)
+    )
+    max_concurrent: int = Field(default=2, ge=1, le=256)  # processes staging repositories at once
 
 
 class EmailConfig(_Model):
@@ -440,8 +446,21 @@ def parse_config(data: Any, *, origin: str = CONFIG_NAME, base: Path | None = No
         workspace = (base / config.workspace.expanduser()).resolve()
         warehouse = (base / config.warehouse.expanduser()).resolve() if config.warehouse else None
         sources = [_resolve_paths(s, base) for s in config.sources]
+        staging = config.ingest.staging_dir
+        ingest = (
+            config.ingest.model_copy(
+                update={"staging_dir": (base / staging.expanduser()).resolve()}
+            )
+            if staging
+            else config.ingest
+        )
         config = config.model_copy(
-            update={"workspace": workspace, "warehouse": warehouse, "sources": sources}
+            update={
+                "workspace": workspace,
+                "warehouse": warehouse,
+                "sources": sources,
+                "ingest": ingest,
+            }
         )
     from ingestion.attribution import RuleError, RuleSet
     from ingestion.excludes import ExcludeError, Excludes

@@ -71,7 +71,11 @@ def run_all(
             if isinstance(partitions, dg.DynamicPartitionsDefinition)
             else []
         )
-        if keys:
+        if partitions is None:
+            plan.append(
+                (key.to_user_string(), [key], {})
+            )  # staged git: fan-out happens inside the asset
+        elif keys:
             plan.append((key.to_user_string(), [key], range_tags(list(keys))))
     derived = [k for k in graph.get_all_asset_keys() if k.path[0] != "raw"]
     plan.append(("derive", derived, {}))

@@ -7,10 +7,11 @@ from typing import Any
 import dagster as dg
 
 from dagster_project.config import CONFIG_ENV
-from dagster_project.defs.automation.schedules import daily_schedule
+from dagster_project.defs.automation.schedules import daily_schedule, plain_daily_schedule
 from dagster_project.defs.automation.sensors import notify_run_failure, partitions_sensor
 from dagster_project.defs.git.assets import RAW_GIT, raw_git
 from dagster_project.defs.git.partitions import GIT_REPOS_NAME
+from dagster_project.defs.git.staged import raw_git_staged
 from dagster_project.defs.sources.assets import raw_key, source_asset
 from dagster_project.defs.sources.partitions import partitions_name
 from dagster_project.defs.sources.resources import secrets_key, source_secrets
@@ -24,7 +25,11 @@ from ingestion.connectors import scopes
 def desired_partitions(warehouse: WarehouseResource) -> dict[str, list[str]]:
     """Partition keys the configuration asks for, per dynamic partitions definition."""
     rt = warehouse.runtime()
-    wanted = {GIT_REPOS_NAME: [s.repo_name for s in git_sources(rt, [])]}
+    wanted = (
+        {}
+        if rt.config.ingest.staged
+        else {GIT_REPOS_NAME: [s.repo_name for s in git_sources(rt, [])]}
+    )
     for source in api_sources(rt, []):
         wanted[partitions_name(source.source_name)] = scopes(source)
     return wanted
@@ -43,14 +48,24 @@ def build_definitions(config_path: Path | None = None) -> dg.Definitions:
 
     gits = git_sources(rt, [])
     if gits:
-        assets.append(raw_git)
         raw.append(RAW_GIT)
         checks += source_checks(
             RAW_GIT, "git", "git", lambda w: [s.repo_name for s in git_sources(w.runtime(), [])]
         )
-        job = dg.define_asset_job("ingest_git", selection=[RAW_GIT])
-        jobs.append(job)
-        schedules.append(daily_schedule(job, GIT_REPOS_NAME, rt.config.schedule))
+        if rt.config.ingest.staged:
+            # Fan-out: repositories staged in parallel processes (pods on Kubernetes), one merge writer.
+            assets.append(raw_git_staged)
+            executor = dg.multiprocess_executor.configured(
+                {"max_concurrent": rt.config.ingest.max_concurrent}
+            )
+            job = dg.define_asset_job("ingest_git", selection=[RAW_GIT], executor_def=executor)
+            jobs.append(job)
+            schedules.append(plain_daily_schedule(job, rt.config.schedule))
+        else:
+            assets.append(raw_git)
+            job = dg.define_asset_job("ingest_git", selection=[RAW_GIT])
+            jobs.append(job)
+            schedules.append(daily_schedule(job, GIT_REPOS_NAME, rt.config.schedule))
     for source in api_sources(rt, []):
         name = source.source_name
         kind = str(getattr(source, "type", ""))

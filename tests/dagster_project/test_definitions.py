@@ -422,3 +422,45 @@ def test_the_snapshot_stays_readable_while_a_write_runs_and_publishing_never_blo
     reader.close()
     with duckdb.connect(str(snapshot), read_only=True) as fresh:
         assert fresh.execute("SELECT count(*) FROM t").fetchall() == [(2,)]
+
+
+# --------------------------------------------------------------------------- fan-out
+
+
+def test_staged_ingest_fans_out_over_processes_and_merges_with_one_writer(
+    tmp_path: Path, make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = []
+    for n in range(6):
+        r = make_repo(f"svc{n}")
+        for i in range(n + 2):
+            r.commit(f"change {i}", {f"f{i}.txt": "x\n" * (i + 1)}, author="Ana <ana@acme.example>")
+        sources.append(f"  - type: git\n    path: {r.path}\n    name: svc{n}\n")
+    config = tmp_path / "sprintproof.yaml"
+    config.write_text(
+        "workspace: ws\nsources:\n"
+        + "".join(sources)
+        + "ingest:\n  staged: true\n  max_concurrent: 2\n"
+    )
+    monkeypatch.setenv("SPRINTPROOF_CONFIG", str(config))
+    job = dg.build_reconstructable_job(
+        "tests.dagster_project.staged_job", "staged_job", reconstructor_working_directory=str(ROOT)
+    )
+    with dg.instance_for_test() as instance:
+        result = dg.execute_job(job, instance=instance)
+        assert result.success
+        starts = [e for e in result.all_events if e.is_step_start]
+        stage_pids = {e.pid for e in starts if "stage_repository[" in (e.step_key or "")}
+        assert len([e for e in starts if "stage_repository[" in (e.step_key or "")]) == 6
+        assert len(stage_pids) == 6  # one process per staged repository
+    with duckdb.connect(str(tmp_path / "ws" / "warehouse.duckdb"), read_only=True) as con:
+        counts = dict(con.execute("SELECT repo, count(*) FROM commits GROUP BY repo").fetchall())
+        assert counts == {f"svc{n}": n + 2 for n in range(6)}
+    # A second run stages incrementally and merges the same rows again: nothing doubles.
+    with dg.instance_for_test() as instance:
+        assert dg.execute_job(job, instance=instance).success
+    with duckdb.connect(str(tmp_path / "ws" / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM commits").fetchall() == [
+            (sum(n + 2 for n in range(6)),)
+        ]
+        assert con.execute("SELECT count(*) FROM repos").fetchall() == [(6,)]

@@ -37,3 +37,15 @@ def daily_schedule(job: Any, partitions: str, config: ScheduleConfig) -> dg.Sche
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Daily incremental ingest; links, marts and the snapshot follow when it succeeds.",
     )
+
+
+def plain_daily_schedule(job: Any, config: ScheduleConfig) -> dg.ScheduleDefinition:
+    """At the configured time, one run of an unpartitioned job (the staged git ingest)."""
+    return dg.ScheduleDefinition(
+        name=f"daily_{job.name}",
+        cron_schedule=config.daily,
+        execution_timezone=config.timezone,
+        job=job,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Daily incremental ingest; links, marts and the snapshot follow when it succeeds.",
+    )
