@@ -35,7 +35,11 @@ def desired_partitions(warehouse: WarehouseResource) -> dict[str, list[str]]:
     return wanted
 
 
-def build_definitions(config_path: Path | None = None) -> dg.Definitions:
+def build_definitions(
+    config_path: Path | None = None, *, executor: dg.ExecutorDefinition | None = None
+) -> dg.Definitions:
+    """The definitions the configuration asks for; `executor` replaces the multiprocess executor
+    of the staged git job (e.g. Kubernetes' `k8s_job_executor`, docs/deploy.md)."""
     explicit = config_path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
     rt = settings(explicit)
     warehouse = WarehouseResource(config_path=str(rt.path) if rt.path else None)
@@ -55,10 +59,10 @@ def build_definitions(config_path: Path | None = None) -> dg.Definitions:
         if rt.config.ingest.staged:
             # Fan-out: repositories staged in parallel processes (pods on Kubernetes), one merge writer.
             assets.append(raw_git_staged)
-            executor = dg.multiprocess_executor.configured(
+            fan_out = executor or dg.multiprocess_executor.configured(
                 {"max_concurrent": rt.config.ingest.max_concurrent}
             )
-            job = dg.define_asset_job("ingest_git", selection=[RAW_GIT], executor_def=executor)
+            job = dg.define_asset_job("ingest_git", selection=[RAW_GIT], executor_def=fan_out)
             jobs.append(job)
             schedules.append(plain_daily_schedule(job, rt.config.schedule))
         else:
