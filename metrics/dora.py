@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from metrics.calendar import assign_sprint
 from metrics.common import by_team_and_org, rows
-from metrics.facts import repo_owners
+from metrics.facts import repo_owners, with_sprints
 from metrics.flow import count_note, hours, notes, quantile_aggs, quantile_rows
 from metrics.model import ORG, UTC_TS, Settings
 from metrics.stats import wilson, z_value
@@ -130,12 +129,7 @@ def _credit(frame: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
 
 
 def _sprints(frame: pl.LazyFrame, calendar: pl.LazyFrame, time_col: str) -> pl.LazyFrame:
-    return (
-        frame.pipe(assign_sprint, calendar, team_col="team", time_col=time_col)
-        .with_columns(pl.lit(ORG).alias("_org"))
-        .pipe(assign_sprint, calendar, team_col="_org", time_col=time_col, prefix="org_")
-        .drop("_org")
-    )
+    return with_sprints(frame, calendar, time_col=time_col)
 
 
 # --------------------------------------------------------------------------- deployments

@@ -28,6 +28,16 @@ def repo_owners(settings: Settings, *, column: str = "repo") -> pl.LazyFrame:
     )
 
 
+def with_sprints(facts: pl.LazyFrame, calendar: pl.LazyFrame, *, time_col: str) -> pl.LazyFrame:
+    """`sprint_id` (the fact's team's sprint) and `org_sprint_id` (the organisation's) at `time_col`."""
+    return (
+        facts.pipe(assign_sprint, calendar, team_col="team", time_col=time_col)
+        .with_columns(pl.lit(ORG).alias("_org"))
+        .pipe(assign_sprint, calendar, team_col="_org", time_col=time_col, prefix="org_")
+        .drop("_org")
+    )
+
+
 def _with_team(
     facts: pl.LazyFrame,
     members: pl.LazyFrame,
@@ -146,12 +156,7 @@ def fact_commits(
         owner_key="repo",
         time_col="committed_at",
     )
-    return (
-        facts.pipe(assign_sprint, calendar, team_col="team", time_col="committed_at")
-        .with_columns(pl.lit(ORG).alias("_org"))
-        .pipe(assign_sprint, calendar, team_col="_org", time_col="committed_at", prefix="org_")
-        .drop("_org")
-    )
+    return with_sprints(facts, calendar, time_col="committed_at")
 
 
 def fact_prs(
@@ -250,9 +255,4 @@ def fact_prs(
         owner_key="git_repo",
         time_col="finished_at",
     )
-    return (
-        facts.pipe(assign_sprint, calendar, team_col="team", time_col="finished_at")
-        .with_columns(pl.lit(ORG).alias("_org"))
-        .pipe(assign_sprint, calendar, team_col="_org", time_col="finished_at", prefix="org_")
-        .drop("_org")
-    )
+    return with_sprints(facts, calendar, time_col="finished_at")

@@ -241,7 +241,8 @@ class Simulator:
         def handler(req: httpx.Request) -> httpx.Response:
             request = SimRequest(
                 method=req.method,
-                path=req.url.path,
+                # Undecoded, as the HTTP server sees it (GitLab's project paths carry %2F).
+                path=req.url.raw_path.decode().split("?", 1)[0],
                 query=parse_qs(req.url.query.decode(), keep_blank_values=True),
                 headers={k.lower(): v for k, v in req.headers.items()},
                 body=req.read(),

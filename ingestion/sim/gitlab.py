@@ -26,11 +26,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, Self
-from urllib.parse import parse_qs, unquote, urlencode
+from urllib.parse import unquote, urlencode
 
-import httpx
-
-from ingestion.sim.base import SimRequest, SimResponse, Simulator, _Reset, base_url_of
+from ingestion.sim.base import SimRequest, SimResponse, Simulator, base_url_of
 from ingestion.sync import parse_time
 
 API = "/api/v4"
@@ -1303,31 +1301,6 @@ class GitLabSimulator(Simulator):
             headers["Link"] = f'<{self._url(request, {**query, "cursor": token})}>; rel="next"'
             headers["X-Next-Cursor"] = token
         return SimResponse(200, chunk, headers)
-
-    # ------------------------------------------------------------------ in process
-
-    def transport(self) -> httpx.MockTransport:
-        """As the base transport, but routing on the raw path so `group%2Fproject` stays encoded."""
-
-        def handler(req: httpx.Request) -> httpx.Response:
-            raw = req.url.raw_path.decode().split("?", 1)[0]
-            request = SimRequest(
-                method=req.method,
-                path=raw,
-                query=parse_qs(req.url.query.decode(), keep_blank_values=True),
-                headers={k.lower(): v for k, v in req.headers.items()},
-                body=req.read(),
-            )
-            try:
-                response = self.handle(request)
-            except _Reset:
-                raise httpx.RemoteProtocolError(
-                    "connection reset by the simulator", request=req
-                ) from None
-            headers = {"Content-Type": "application/json; charset=utf-8", **response.headers}
-            return httpx.Response(response.status, headers=headers, content=response.encoded())
-
-        return httpx.MockTransport(handler)
 
 
 class _NotFound(Exception):

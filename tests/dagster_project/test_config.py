@@ -86,7 +86,10 @@ def test_template_commented_examples_are_valid_keys(tmp_path: Path) -> None:
     assert git_source(config, 1).token_env is not None
     assert len(config.people) == 1 and len(config.people[0].ids) == 3
     assert config.teams[0].sprints is not None and config.teams[0].sprints.board == "12"
-    assert config.notifications.slack_webhook_env is not None and config.notifications.email is not None
+    assert (
+        config.notifications.slack_webhook_env is not None
+        and config.notifications.email is not None
+    )
     assert config.dashboard.auth.enabled
     assert config.warehouse is not None
     assert config.excludes.paths
