@@ -1,0 +1,188 @@
+"""The synthetic warehouse at a tiny scale: schema-valid, consistent, deterministic, and recomputed into sensible marts."""
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from benchmarks.synthetic import Synthetic, generate
+from dagster_project.cli import app
+from dagster_project.config import load_config, metrics_settings
+from ingestion.warehouse import connect, latest_version, schema_version
+from metrics.marts import recompute
+
+SCALE = 0.004  # 4,000 commits, 400 PRs, 800 tickets, 3 teams
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Synthetic:
+    return generate(tmp_path_factory.mktemp("synthetic"), scale=SCALE, seed=7)
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
+    row = con.execute(sql).fetchone()
+    assert row is not None
+    return row[0]
+
+
+# Documented keys (docs/warehouse.md) that the connector tables keep without constraints.
+KEYS = {
+    "pull_requests": "source, repo, number",
+    "pr_reviews": "source, repo, pr_number, review_id",
+    "pr_commits": "source, repo, pr_number, sha",
+    "tickets": "source, ticket_id",
+    "ticket_events": "source, ticket_id, event_id, position",
+    "ticket_sprints": "source, ticket_id, sprint_id",
+    "sprints": "source, sprint_id",
+    "deployments": "source, repo, deployment_id",
+    "deployment_statuses": "source, repo, deployment_id, status_id",
+    "releases": "source, repo, release_id",
+    "forge_repos": "source, repo",
+    "identities": "source, kind, account_id",
+}
+
+# Rows that must point at something that exists.
+ORPHANS = {
+    "reviews without a PR": "SELECT count(*) FROM pr_reviews r ANTI JOIN pull_requests p "
+    "ON p.source = r.source AND p.repo = r.repo AND p.number = r.pr_number",
+    "PR commits without a PR": "SELECT count(*) FROM pr_commits c ANTI JOIN pull_requests p "
+    "ON p.source = c.source AND p.repo = c.repo AND p.number = c.pr_number",
+    "merge results that are not commits": "SELECT count(*) FROM pull_requests p "
+    "ANTI JOIN commits c ON c.sha = p.merge_commit_sha WHERE p.merge_commit_sha IS NOT NULL",
+    "events without a ticket": "SELECT count(*) FROM ticket_events e ANTI JOIN tickets t USING (source, ticket_id)",
+    "ticket sprints that do not exist": "SELECT count(*) FROM ticket_sprints ts ANTI JOIN sprints s USING (source, sprint_id)",
+    "files of unknown commits": "SELECT count(*) FROM commit_files f ANTI JOIN commits c USING (repo, sha)",
+    "trailers of unknown commits": "SELECT count(*) FROM commit_trailers t ANTI JOIN commits c USING (repo, sha)",
+    "evidence of unknown commits": "SELECT count(*) FROM ai_evidence e ANTI JOIN commits c "
+    "ON c.repo = e.repo AND c.sha = e.subject_id",
+    "reverts of unknown commits": "SELECT count(*) FROM commits r ANTI JOIN commits c "
+    "ON c.repo = r.repo AND c.sha = r.reverted_sha WHERE r.is_revert",
+    "deployments of unknown commits": "SELECT count(*) FROM deployments d ANTI JOIN commits c ON c.sha = d.sha",
+    "forge repositories without a git repository": "SELECT count(*) FROM forge_repos f "
+    "ANTI JOIN repos r ON r.repo = f.git_repo",
+}
+
+
+def test_the_warehouse_is_migrated_keyed_and_consistent(synthetic: Synthetic) -> None:
+    with connect(synthetic.warehouse, read_only=True) as con:
+        assert schema_version(con) == latest_version()
+        assert scalar(con, "SELECT count(*) FROM commits") == 4_000
+        assert scalar(con, "SELECT count(*) FROM pull_requests") == 400
+        assert scalar(con, "SELECT count(*) FROM tickets") == 800
+        for table, key in KEYS.items():
+            duplicated = scalar(
+                con,
+                f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY ALL HAVING count(*) > 1)",
+            )
+            assert duplicated == 0, table
+        for what, sql in ORPHANS.items():
+            assert scalar(con, sql) == 0, what
+        # A commit's line counts are the sums of its files; merges carry none.
+        mismatched = scalar(
+            con,
+            "SELECT count(*) FROM commits c LEFT JOIN (SELECT repo, sha, sum(coalesce(added, 0)) AS a, "
+            "sum(coalesce(added, 0)) FILTER (WHERE is_excluded) AS x, count(*) AS n FROM commit_files "
+            "GROUP BY ALL) f USING (repo, sha) WHERE c.stats_complete AND (c.additions != coalesce(f.a, 0) "
+            "OR c.excluded_additions != coalesce(f.x, 0) OR c.files_changed != coalesce(f.n, 0))",
+        )
+        assert mismatched == 0
+        assert scalar(con, "SELECT count(*) FROM commits WHERE is_merge AND additions != 0") == 0
+        miscounted = scalar(
+            con,
+            "SELECT count(*) FROM commits c LEFT JOIN (SELECT repo, sha, count(*) AS n FROM commit_trailers "
+            "GROUP BY ALL) t USING (repo, sha) WHERE c.trailer_count != coalesce(t.n, 0)",
+        )
+        assert miscounted == 0
+        # Timestamps are ordered the way the sources order them.
+        assert scalar(con, "SELECT count(*) FROM commits WHERE authored_at > committed_at") == 0
+        assert (
+            scalar(
+                con,
+                "SELECT count(*) FROM pull_requests WHERE merged_at < created_at OR first_commit_at > created_at",
+            )
+            == 0
+        )
+        assert scalar(con, "SELECT count(*) FROM tickets WHERE resolved_at < created_at") == 0
+        # Every kind of work the metrics tell apart is there.
+        modes = {r[0] for r in con.execute("SELECT DISTINCT ai_mode FROM commits").fetchall()}
+        assert modes == {None, "assisted", "agent", "bot"}
+        agents_named = scalar(
+            con,
+            "SELECT count(*) FROM commit_trailers t JOIN commits c USING (repo, sha) "
+            "WHERE c.ai_mode = 'agent' AND t.value LIKE '%@acme.example>'",
+        )
+        assert isinstance(agents_named, int) and agents_named > 0
+        assert scalar(con, "SELECT count(*) FROM commits WHERE is_revert") != 0
+        assert scalar(con, "SELECT count(*) FROM pr_reviews WHERE NOT is_human") != 0
+        categories = {
+            r[0] for r in con.execute("SELECT DISTINCT type_category FROM tickets").fetchall()
+        }
+        assert {"feature", "bug", "incident"} <= categories
+        fields = {r[0] for r in con.execute("SELECT DISTINCT field FROM ticket_events").fetchall()}
+        assert {"status", "sprint", "story_points"} <= fields
+        states = {
+            r[0] for r in con.execute("SELECT DISTINCT latest_state FROM deployments").fetchall()
+        }
+        assert {"success", "failure"} <= states
+
+
+def test_the_same_seed_gives_the_same_warehouse(synthetic: Synthetic, tmp_path: Path) -> None:
+    again = generate(tmp_path, scale=SCALE, seed=7)
+    query = "SELECT * FROM {} ORDER BY ALL"
+    with (
+        duckdb.connect(str(synthetic.warehouse), read_only=True) as a,
+        duckdb.connect(str(again.warehouse), read_only=True) as b,
+    ):
+        for table in ("commits", "pull_requests", "ticket_events", "deployments"):
+            assert a.sql(query.format(table)).pl().equals(b.sql(query.format(table)).pl()), table
+    assert again.config.read_text() == synthetic.config.read_text()
+
+
+def test_recompute_gives_sensible_marts(synthetic: Synthetic, tmp_path: Path) -> None:
+    config = load_config(synthetic.config)
+    settings = metrics_settings(config, today=synthetic.today)
+    assert [t.name for t in settings.teams] == ["Payments", "Search", "Checkout"]
+    copy = tmp_path / "warehouse.duckdb"
+    copy.write_bytes(synthetic.warehouse.read_bytes())
+    with connect(copy) as con:
+        marts = recompute(con, settings)
+    for name in ("mart_calendar", "mart_identities", "mart_commits", "mart_prs", "sprint_metrics"):
+        assert marts.tables[name].height > 0, name
+    commits = marts.tables["mart_commits"]
+    # Most work is credited to a person; agent work to its initiator; contractors' by repository.
+    via = dict(commits.group_by("team_via").len().iter_rows())
+    assert via["person"] > via["initiator"] > 0 and via.get("repo", 0) > 0
+    metrics = marts.tables["sprint_metrics"]
+    statuses = dict(metrics.group_by("status").len().iter_rows())
+    assert statuses["ok"] > statuses.get("insufficient_data", 0) > 0
+    # The team of two is below the privacy threshold: suppressed, never shown.
+    small = metrics.filter(pl.col("team") == "Search")
+    assert small["status"].unique().to_list() == ["suppressed"]
+    assert small["value"].null_count() == small.height
+    shares = metrics.filter(pl.col("status") == "ok", pl.col("metric_id").str.starts_with("a"))
+    assert shares["value"].is_between(0.0, 1.0).all()
+    # Agentic work rises after a team's rollout.
+    rollout = {t.name: t.ai_rollout for t in settings.teams}
+    agentic = metrics.filter(pl.col("metric_id") == "agentic_commit_rate", pl.col("status") == "ok")
+    payments = agentic.filter(pl.col("team") == "Payments")
+    cut = pl.lit(rollout["Payments"]).cast(pl.Datetime("us", "UTC"))
+    before = payments.filter(pl.col("sprint_start") < cut)["value"].mean()
+    after = payments.filter(pl.col("sprint_start") > cut)["value"].mean()
+    assert isinstance(before, float) and isinstance(after, float) and after > before + 0.1
+
+
+def test_sprintproof_metrics_runs_on_the_written_configuration(
+    synthetic: Synthetic, tmp_path: Path
+) -> None:
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    (folder / "warehouse.duckdb").write_bytes(synthetic.warehouse.read_bytes())
+    (folder / "sprintproof.yaml").write_text(synthetic.config.read_text())
+    done = CliRunner().invoke(
+        app,
+        ["metrics", "--config", str(folder / "sprintproof.yaml"), "--today", str(synthetic.today)],
+    )
+    assert done.exit_code == 0, done.output
+    assert "metric rows" in done.output
