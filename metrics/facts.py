@@ -9,8 +9,8 @@ initiated it (a `Co-authored-by` person) when known; else the team that owns the
 
 import polars as pl
 
-from metrics.calendar import assign_sprint
-from metrics.model import ORG, Settings
+from metrics.calendar import assign_sprints
+from metrics.model import Settings
 from metrics.people import norm_expr, team_of
 
 _EMAIL_IN_TRAILER = r"<([^<>\s]+@[^<>\s]+)>"
@@ -33,23 +33,13 @@ def _with_team(
     members: pl.LazyFrame,
     owners: pl.LazyFrame,
     *,
-    key: list[str],
     owner_key: str,
     time_col: str,
 ) -> pl.LazyFrame:
     """team and team_via (person | initiator | repo) from person_id, initiator_id and the repo owner."""
     return (
-        facts.pipe(
-            team_of, members, key=key, person_col="person_id", time_col=time_col, out="_team_person"
-        )
-        .pipe(
-            team_of,
-            members,
-            key=key,
-            person_col="initiator_id",
-            time_col=time_col,
-            out="_team_initiator",
-        )
+        facts.pipe(team_of, members, person_col="person_id", time_col=time_col, out="_team_person")
+        .pipe(team_of, members, person_col="initiator_id", time_col=time_col, out="_team_initiator")
         .join(owners, left_on=owner_key, right_on=owners.collect_schema().names()[0], how="left")
         .with_columns(
             pl.coalesce("_team_person", "_team_initiator", "owner_team").alias("team"),
@@ -142,16 +132,10 @@ def fact_commits(
         facts,
         members,
         repo_owners(settings),
-        key=["repo", "sha"],
         owner_key="repo",
         time_col="committed_at",
     )
-    return (
-        facts.pipe(assign_sprint, calendar, team_col="team", time_col="committed_at")
-        .with_columns(pl.lit(ORG).alias("_org"))
-        .pipe(assign_sprint, calendar, team_col="_org", time_col="committed_at", prefix="org_")
-        .drop("_org")
-    )
+    return facts.pipe(assign_sprints, calendar, team_col="team", time_col="committed_at")
 
 
 def fact_prs(
@@ -246,13 +230,7 @@ def fact_prs(
         facts,
         members,
         repo_owners(settings, column="git_repo"),
-        key=["source", "repo", "number"],
         owner_key="git_repo",
         time_col="finished_at",
     )
-    return (
-        facts.pipe(assign_sprint, calendar, team_col="team", time_col="finished_at")
-        .with_columns(pl.lit(ORG).alias("_org"))
-        .pipe(assign_sprint, calendar, team_col="_org", time_col="finished_at", prefix="org_")
-        .drop("_org")
-    )
+    return facts.pipe(assign_sprints, calendar, team_col="team", time_col="finished_at")
