@@ -1,17 +1,21 @@
-"""The synthetic warehouse at a tiny scale: schema-valid, consistent, deterministic, and recomputed into sensible marts."""
+"""The synthetic warehouse at a tiny scale: schema-valid, consistent, deterministic, recomputed into sensible marts, in full or for the latest sprint."""
 
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
 from benchmarks.synthetic import Synthetic, generate
 from dagster_project.cli import app
 from dagster_project.config import load_config, metrics_settings
 from ingestion.warehouse import connect, latest_version, schema_version
-from metrics.marts import recompute
+from metrics import marts
+from metrics.common import empty_rows
+from metrics.marts import latest_sprints, recompute
 
 SCALE = 0.004  # 4,000 commits, 400 PRs, 800 tickets, 3 teams
 
@@ -186,3 +190,107 @@ def test_sprintproof_metrics_runs_on_the_written_configuration(
     )
     assert done.exit_code == 0, done.output
     assert "metric rows" in done.output
+    again = CliRunner().invoke(
+        app,
+        ["metrics", "--config", str(folder / "sprintproof.yaml"), "--today", str(synthetic.today),
+         "--latest"],
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert "for the newest sprint of 3 teams and the organisation" in " ".join(again.output.split())
+
+
+# --------------------------------------------------------------------------- latest sprint only
+
+MART_KEYS = {
+    "mart_calendar": ["team", "sprint_id"],
+    "mart_identities": ["identity"],
+    "mart_unmatched_identities": ["identity"],
+    "mart_commits": ["repo", "sha"],
+    "mart_prs": ["source", "repo", "number"],
+    "sprint_metrics": ["team", "sprint_id", "metric_id"],
+    "sprint_tool_mix": ["team", "sprint_id", "tool", "mode"],
+    "board_summary": ["team", "sprint_id"],
+}
+
+# New work inside the newest sprints: a commit pushed late on the last day, and the oldest PR that
+# was not merged (it counted when it was closed or opened, years ago) merged now.
+NEW_WORK = [
+    # The copy's trailers first: the copied commit is the first agent commit by sha, before the copy.
+    (
+        "INSERT INTO commit_trailers SELECT t.* REPLACE (md5(t.sha) || substr(t.sha, 1, 8) AS sha) "
+        "FROM commit_trailers t JOIN (SELECT repo, sha FROM commits WHERE ai_mode = 'agent' AND trailer_count > 0 "
+        "ORDER BY sha LIMIT 1) USING (repo, sha)"
+    ),
+    (
+        "INSERT INTO commits SELECT * REPLACE (md5(sha) || substr(sha, 1, 8) AS sha, $now AS committed_at, "
+        "$now AS authored_at) FROM commits WHERE ai_mode = 'agent' AND trailer_count > 0 ORDER BY sha LIMIT 1"
+    ),
+    (
+        "UPDATE pull_requests SET state = 'merged', merged_at = $now, closed_at = $now WHERE forge_id = "
+        "(SELECT min_by(forge_id, created_at) FROM pull_requests WHERE state != 'merged')"
+    ),
+]
+
+
+def marts_of(path: Path) -> dict[str, pl.DataFrame]:
+    with connect(path, read_only=True) as con:
+        return {
+            name: con.sql(f'SELECT * FROM "{name}"').pl().sort(keys, nulls_last=True)
+            for name, keys in MART_KEYS.items()
+        }
+
+
+def test_latest_sprint_recompute_gives_the_rows_of_a_full_one(
+    synthetic: Synthetic, tmp_path: Path
+) -> None:
+    settings = metrics_settings(load_config(synthetic.config), today=synthetic.today)
+    just_now = datetime.combine(synthetic.today, time(22), tzinfo=UTC)
+    incremental, full = tmp_path / "incremental.duckdb", tmp_path / "full.duckdb"
+    incremental.write_bytes(synthetic.warehouse.read_bytes())
+    with connect(incremental) as con:
+        recompute(con, settings)
+    full.write_bytes(incremental.read_bytes())
+    for path in (incremental, full):
+        with connect(path) as con:
+            for statement in NEW_WORK:
+                changed = con.execute(statement, {"now": just_now} if "$now" in statement else None)
+                assert (changed.fetchone() or (0,))[0] >= 1, statement
+    with connect(incremental) as con:
+        latest = recompute(con, settings, latest=True)
+    with connect(full) as con:
+        everything = recompute(con, settings)
+
+    assert latest.scope is not None and everything.scope is None
+    calendar = everything.tables["mart_calendar"]
+    chosen = latest_sprints(calendar)
+    assert chosen is not None and latest.scope.since == chosen.since
+    assert_frame_equal(latest.scope.sprints, chosen.sprints)
+    # Each team's newest sprint and the organisation's: nothing older is recomputed.
+    assert latest.scope.sprints["team"].to_list() == sorted(calendar["team"].unique().to_list())
+    assert set(latest.tables["sprint_metrics"]["sprint_id"]) == set(
+        latest.scope.sprints["sprint_id"]
+    )
+    first = latest.tables["mart_commits"]["committed_at"].min()
+    assert isinstance(first, datetime) and first >= latest.scope.since
+    assert latest.tables["mart_commits"].height < everything.tables["mart_commits"].height / 10
+    got, want = marts_of(incremental), marts_of(full)
+    assert got.keys() == want.keys()
+    for name in MART_KEYS:
+        assert_frame_equal(got[name], want[name], check_column_order=False)
+    with connect(incremental, read_only=True) as con:
+        runs = con.execute("SELECT scope FROM metric_runs ORDER BY computed_at").fetchall()
+    assert runs == [("all",), ("latest",)]
+
+
+def test_latest_sprint_recompute_falls_back_to_a_full_one(
+    synthetic: Synthetic, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = metrics_settings(load_config(synthetic.config), today=synthetic.today)
+    copy = tmp_path / "warehouse.duckdb"
+    copy.write_bytes(synthetic.warehouse.read_bytes())
+    with connect(copy) as con:
+        assert recompute(con, settings, latest=True).scope is None  # no marts yet
+        assert recompute(con, settings, latest=True).scope is not None
+        # A family that needs more history than the newest sprint's facts: everything again.
+        monkeypatch.setitem(marts.FAMILIES, "history", lambda ctx: empty_rows())
+        assert recompute(con, settings, latest=True).scope is None
