@@ -1413,6 +1413,7 @@ def _pr_tables(org: _Org, ids: _Identities, c: _Commits, prs: _Prs, rng: np.rand
     })  # fmt: skip
     keyed = np.flatnonzero(prs.ticket > 0)
     ticket_links = pa.table({
+        "source": _strings(keyed.size, GITHUB),
         "subject_kind": _strings(keyed.size, "pr"),
         "repo": forge_repo.take(pa.array(keyed)),
         "subject_id": _int_str(prs.number[keyed]),
@@ -1456,6 +1457,7 @@ def _tracker_tables(org: _Org, sp: _Sprints, t: _Tickets, rng: np.random.Generat
         "type": _take(type_names, t.type),
         "type_category": _take([x[1] for x in TICKET_TYPES], t.type),
         "status": _take([s[1] for s in STATUSES], t.status),
+        "status_id": _take(status_ids, t.status),
         "status_category": _take([s[2] for s in STATUSES], t.status),
         "resolution": _take(["Done", "Won't Do"], np.where(done, 0, np.where(t.status == 4, 1, -1))),
         "priority": _take(["High", "Medium", "Low"], rng.integers(0, 3, n)),
@@ -1808,10 +1810,21 @@ def _config(org: _Org) -> dict[str, object]:
 # --------------------------------------------------------------------------- writing
 
 
+# Columns that newer warehouse schemas have: written when the warehouse has them.
+NEWER_COLUMNS = {"tickets": ("status_id",), "ticket_links": ("source",)}
+
+
 def _insert(
     con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, chunk: int = 250_000
 ) -> int:
     """Insert an Arrow table by column name, in chunks to bound DuckDB's working memory."""
+    known = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]
+        ).fetchall()
+    }
+    table = table.drop_columns([c for c in NEWER_COLUMNS.get(name, ()) if c not in known])
     for offset in range(0, table.num_rows, chunk):
         con.register("_batch", table.slice(offset, chunk))
         con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _batch')
