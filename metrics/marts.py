@@ -354,7 +354,8 @@ def latest_sprints(calendar: pl.DataFrame) -> Scope | None:
         .filter((pl.col("team") == ORG) | (pl.col("sprint_end") > org_start))
     )
     since = newest.get_column("sprint_start").min()
-    assert isinstance(since, datetime)
+    if not isinstance(since, datetime):
+        return None
     return Scope(newest.select("team", "sprint_id").sort("team"), since, calendar)
 
 
@@ -375,20 +376,20 @@ class _Clock:
         self.wall: dict[str, float] = {}
         self.cpu: dict[str, float] = {}
 
-    def _read(self) -> tuple[float, float]:
+    def _reading(self) -> tuple[float, float]:
         return sum(r[0] for r in self.reads.values()), sum(r[1] for r in self.reads.values())
 
     @contextmanager
     def __call__(self, step: str) -> Iterator[None]:
-        read_wall, read_cpu = self._read()
+        read_wall, read_cpu = self._reading()
         wall, cpu = time.perf_counter(), time.process_time()
         yield
-        more_wall, more_cpu = self._read()
+        more_wall, more_cpu = self._reading()
         self.wall[step] = time.perf_counter() - wall - (more_wall - read_wall)
         self.cpu[step] = time.process_time() - cpu - (more_cpu - read_cpu)
 
     def seconds(self) -> tuple[dict[str, float], dict[str, float]]:
-        read_wall, read_cpu = self._read()
+        read_wall, read_cpu = self._reading()
         return {"load": read_wall, **self.wall}, {"load": read_cpu, **self.cpu}
 
 
