@@ -395,6 +395,9 @@ def metrics_cmd(
     today: Annotated[
         str | None, typer.Option(help="Compute as of this day (YYYY-MM-DD; default: today).")
     ] = None,
+    latest: Annotated[
+        bool, typer.Option(help="Only the newest sprint of each team (a full recompute otherwise).")
+    ] = False,
 ) -> None:
     """Recompute every mart (sprint calendar, identities, facts, sprint metrics, board summary)."""
     from metrics.marts import recompute
@@ -403,13 +406,17 @@ def metrics_cmd(
     path = warehouse or s.warehouse
     with connect(path) as con:
         require_current(con, path)
-        marts = recompute(con, metrics_settings(s.config, today=_today(today)))
+        marts = recompute(con, metrics_settings(s.config, today=_today(today)), latest=latest)
     total = sum(marts.seconds.values())
     metrics_rows = marts.tables["sprint_metrics"]
     ok = metrics_rows.filter(metrics_rows["status"] == "ok").height
+    sprints = (
+        f"{marts.tables['mart_calendar'].height} team sprints"
+        if marts.scope is None
+        else f"the newest sprint of {marts.scope.sprints.height - 1} teams and the organisation"
+    )
     out.print(
-        f"{path}: {metrics_rows.height} metric rows ({ok} ok) for "
-        f"{marts.tables['mart_calendar'].height} team sprints in {total:.1f}s",
+        f"{path}: {metrics_rows.height} metric rows ({ok} ok) for {sprints} in {total:.1f}s",
         highlight=False,
     )
     for warning in marts.warnings:

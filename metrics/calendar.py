@@ -131,3 +131,51 @@ def assign_sprint(
         .sort("_order")
         .drop("_order", "_start", "_end")
     )
+
+
+def assign_sprints(
+    facts: pl.LazyFrame, calendar: pl.LazyFrame, *, team_col: str, time_col: str
+) -> pl.LazyFrame:
+    """Add `sprint_id` (the sprint of the fact's team containing `time_col`) and `org_sprint_id` (the organisation's).
+
+    The rows come out sorted by `time_col`: one sort serves both as-of joins, which keep that
+    order. Use `assign_sprint` where the facts' own order must be kept.
+    """
+
+    def sprints(team: pl.Expr, sprint_col: str) -> pl.LazyFrame:
+        return (
+            calendar.filter(team)
+            .select(
+                pl.col("team").alias(team_col),
+                pl.col("sprint_start").alias("_start"),
+                pl.col("sprint_end").alias("_end"),
+                pl.col("sprint_id").alias(sprint_col),
+            )
+            .sort("_start")
+        )
+
+    def within(sprint_col: str) -> pl.Expr:
+        return pl.when(pl.col(time_col) < pl.col("_end")).then(pl.col(sprint_col)).alias(sprint_col)
+
+    return (
+        facts.sort(time_col)
+        # Sorted by time globally, so within each team too; Polars cannot verify that per group.
+        .join_asof(
+            sprints(pl.col("team") != ORG, "sprint_id"),
+            left_on=time_col,
+            right_on="_start",
+            by=team_col,
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .with_columns(within("sprint_id"))
+        .drop("_start", "_end")
+        .join_asof(
+            sprints(pl.col("team") == ORG, "org_sprint_id").drop(team_col),
+            left_on=time_col,
+            right_on="_start",
+            strategy="backward",
+        )
+        .with_columns(within("org_sprint_id"))
+        .drop("_start", "_end")
+    )

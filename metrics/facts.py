@@ -9,8 +9,8 @@ initiated it (a `Co-authored-by` person) when known; else the team that owns the
 
 import polars as pl
 
-from metrics.calendar import assign_sprint
-from metrics.model import ORG, Settings
+from metrics.calendar import assign_sprints
+from metrics.model import Settings
 from metrics.people import norm_expr, team_of
 
 _EMAIL_IN_TRAILER = r"<([^<>\s]+@[^<>\s]+)>"
@@ -30,12 +30,7 @@ def repo_owners(settings: Settings, *, column: str = "repo") -> pl.LazyFrame:
 
 def with_sprints(facts: pl.LazyFrame, calendar: pl.LazyFrame, *, time_col: str) -> pl.LazyFrame:
     """`sprint_id` (the fact's team's sprint) and `org_sprint_id` (the organisation's) at `time_col`."""
-    return (
-        facts.pipe(assign_sprint, calendar, team_col="team", time_col=time_col)
-        .with_columns(pl.lit(ORG).alias("_org"))
-        .pipe(assign_sprint, calendar, team_col="_org", time_col=time_col, prefix="org_")
-        .drop("_org")
-    )
+    return assign_sprints(facts, calendar, team_col="team", time_col=time_col)
 
 
 def _with_team(
@@ -43,23 +38,13 @@ def _with_team(
     members: pl.LazyFrame,
     owners: pl.LazyFrame,
     *,
-    key: list[str],
     owner_key: str,
     time_col: str,
 ) -> pl.LazyFrame:
     """team and team_via (person | initiator | repo) from person_id, initiator_id and the repo owner."""
     return (
-        facts.pipe(
-            team_of, members, key=key, person_col="person_id", time_col=time_col, out="_team_person"
-        )
-        .pipe(
-            team_of,
-            members,
-            key=key,
-            person_col="initiator_id",
-            time_col=time_col,
-            out="_team_initiator",
-        )
+        facts.pipe(team_of, members, person_col="person_id", time_col=time_col, out="_team_person")
+        .pipe(team_of, members, person_col="initiator_id", time_col=time_col, out="_team_initiator")
         .join(owners, left_on=owner_key, right_on=owners.collect_schema().names()[0], how="left")
         .with_columns(
             pl.coalesce("_team_person", "_team_initiator", "owner_team").alias("team"),
@@ -152,7 +137,6 @@ def fact_commits(
         facts,
         members,
         repo_owners(settings),
-        key=["repo", "sha"],
         owner_key="repo",
         time_col="committed_at",
     )
@@ -251,7 +235,6 @@ def fact_prs(
         facts,
         members,
         repo_owners(settings, column="git_repo"),
-        key=["source", "repo", "number"],
         owner_key="git_repo",
         time_col="finished_at",
     )

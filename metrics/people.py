@@ -214,24 +214,50 @@ def team_of(
     facts: pl.LazyFrame,
     members: pl.LazyFrame,
     *,
-    key: Sequence[str],
     person_col: str,
     time_col: str,
     out: str = "team",
+    key: Sequence[str] = (),
 ) -> pl.LazyFrame:
     """Add the team a fact's person belonged to at `time_col` (first team in configuration order).
 
-    `key` identifies a fact; joins do not keep row order, so facts are matched back by key.
+    Each person's memberships are numbered in configuration order and looked up slot by slot, one
+    left join per slot with one row per person, so facts are neither duplicated nor matched back
+    and keep their columns as they are. `key` is not needed for that; it is accepted so that
+    callers naming their fact key keep working.
     """
-    keys = list(key)
-    matched = (
-        facts.select(*keys, person_col, time_col)
-        .join(members, left_on=person_col, right_on="person_id", how="inner")
-        .filter(
-            (pl.col(time_col) >= pl.col("member_from")) & (pl.col(time_col) < pl.col("member_to"))
-        )
-        .sort(*keys, "team_order")
-        .unique(keys, keep="first")
-        .select(*keys, pl.col("team").alias(out))
+    del key
+    slots = members.select(
+        "person_id",
+        "team",
+        "member_from",
+        "member_to",
+        pl.col("team_order").rank("ordinal").over("person_id").alias("_slot"),
     )
-    return facts.join(matched, on=keys, how="left", nulls_equal=True)
+    # Memberships are a small dimension (one row per configured member and team): the widest
+    # person decides how many lookups the plan needs.
+    widest = slots.select(pl.col("_slot").max()).collect().item() or 0
+    teams: list[pl.Expr] = []
+    added: list[str] = []
+    for slot in range(1, widest + 1):
+        team, start, end = (f"_{out}{slot}_{part}" for part in ("team", "from", "to"))
+        facts = facts.join(
+            slots.filter(pl.col("_slot") == slot).select(
+                pl.col("person_id").alias("_person"),
+                pl.col("team").alias(team),
+                pl.col("member_from").alias(start),
+                pl.col("member_to").alias(end),
+            ),
+            left_on=person_col,
+            right_on="_person",
+            how="left",
+        )
+        teams.append(
+            pl.when((pl.col(time_col) >= pl.col(start)) & (pl.col(time_col) < pl.col(end))).then(
+                pl.col(team)
+            )
+        )
+        added += [team, start, end]
+    return facts.with_columns(
+        (pl.coalesce(teams) if teams else pl.lit(None, pl.String)).alias(out)
+    ).drop(added)
