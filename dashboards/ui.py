@@ -399,7 +399,7 @@ def _tile_help(k: headline.Kpi) -> str:
     if fmt.is_number(k.coverage):
         assert k.coverage is not None
         parts.append(f"Coverage {k.coverage * 100:.0f} %.")
-    if k.note:
+    if k.note and k.status != "suppressed":
         parts.append(k.note)
     return "\n\n".join(parts)
 
@@ -427,7 +427,8 @@ def metric_table(rows: pl.DataFrame, view: View) -> pl.DataFrame:
                 "numerator": _plain(r["numerator"]) if r["status"] != "suppressed" else "",
                 "denominator": _plain(r["denominator"]) if r["status"] != "suppressed" else "",
                 "coverage": f"{r['coverage'] * 100:.0f} %" if fmt.is_number(r["coverage"]) else "",
-                "note": r["note"] or "",
+                # A suppressed row's note may describe the small team: it stays out too.
+                "note": (r["note"] or "") if r["status"] != "suppressed" else "",
             }
         )
     return pl.DataFrame(
