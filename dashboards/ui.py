@@ -18,6 +18,7 @@ ORG = "__org__"
 TTL = 300  # seconds; a republished snapshot changes the file version and is read at once anyway
 VIEW_KEY = "sprintproof.view"
 INIT_KEY = "sprintproof.filters_initialised"
+CHOICE_KEY = "sprintproof.filters"
 SPRINTS_KEY, TEAMS_KEY, REPOS_KEY = "filter_sprints", "filter_teams", "filter_repos"
 
 
@@ -256,51 +257,64 @@ def _options(view_sprints: pl.DataFrame) -> tuple[list[str], dict[str, str]]:
     return ids, dict(zip(ids, starts, strict=True))
 
 
-def _keep_known(ids: list[str], teams: list[str], repos: list[str]) -> None:
-    """Drop remembered choices the (re-published) warehouse no longer has, before the widgets read them."""
-    chosen = st.session_state.get(SPRINTS_KEY)
-    if ids and (not isinstance(chosen, tuple | list) or not set(chosen) <= set(ids)):
-        st.session_state[SPRINTS_KEY] = (ids[0], ids[-1])
+def _remembered(ids: list[str], teams: list[str], repos: list[str]) -> filters.Selection:
+    """The session's filter choices, limited to what the (re-published) warehouse still has.
+
+    The choices are kept under keys of their own and handed to the widgets as defaults:
+    Streamlit may reset a widget to its default when the page changes, and the default is then
+    the viewer's last choice.
+    """
+    if not st.session_state.get(INIT_KEY):
+        asked = filters.from_query(st.query_params.get_all, ids, teams, repos)
+        st.session_state[CHOICE_KEY] = asked
+        st.session_state[INIT_KEY] = True
+    chosen = st.session_state.get(CHOICE_KEY)
+    if not isinstance(chosen, filters.Selection):
+        chosen = filters.Selection(None, None)
+    first = chosen.first if chosen.first in ids else (ids[0] if ids else None)
+    last = chosen.last if chosen.last in ids else (ids[-1] if ids else None)
+    kept = filters.Selection(
+        first,
+        last,
+        tuple(t for t in chosen.teams if t in teams),
+        tuple(r for r in chosen.repos if r in repos),
+    )
+    # A widget still holding a value the warehouse no longer has would refuse to render.
     for key, known in ((TEAMS_KEY, teams), (REPOS_KEY, repos)):
-        kept = [v for v in st.session_state.get(key) or [] if v in known]
-        if kept != (st.session_state.get(key) or []):
-            st.session_state[key] = kept
+        if not set(st.session_state.get(key) or []) <= set(known):
+            del st.session_state[key]
+    if SPRINTS_KEY in st.session_state and not set(st.session_state[SPRINTS_KEY] or []) <= set(ids):
+        del st.session_state[SPRINTS_KEY]
+    return kept
 
 
 def build_view(settings: DashboardSettings, state: data.Status, access: Access, viewer: str | None) -> View:  # fmt: skip
-    """The sidebar filters (initialised from the URL once per session, written back on every run) and the view."""
+    """The sidebar filters (from the URL on a session's first run, written back on every run) and the view."""
     assert state.path is not None
     path, version = state.path, data.file_version(state.path)
     sprints = _org_sprints(str(path), version)
     all_teams, repos, computed = _names(str(path), version)
     visible = [t for t in all_teams if access.allows(t)]
     ids, starts = _options(sprints)
-
-    if not st.session_state.get(INIT_KEY):
-        asked = filters.from_query(st.query_params.get_all, ids, visible, repos)
-        if ids:
-            st.session_state[SPRINTS_KEY] = (asked.first or ids[0], asked.last or ids[-1])
-        st.session_state[TEAMS_KEY] = list(asked.teams)
-        st.session_state[REPOS_KEY] = list(asked.repos)
-        st.session_state[INIT_KEY] = True
-    _keep_known(ids, visible, repos)
+    remembered = _remembered(ids, visible, repos)
 
     with st.sidebar:
         st.caption(f"**{settings.organisation}**")
         first = last = None
         if len(ids) > 1:
             first, last = st.select_slider(
-                "Sprints", options=ids, format_func=lambda s: starts.get(s, s), key=SPRINTS_KEY,
+                "Sprints", options=ids, value=(remembered.first, remembered.last),
+                format_func=lambda s: starts.get(s, s), key=SPRINTS_KEY,
                 help="Organisation sprints; a team's sprint counts when its midpoint falls in the range.",
             )  # fmt: skip
         elif ids:
             first = last = ids[0]
         chosen_teams = st.multiselect(
-            "Teams", visible, key=TEAMS_KEY, placeholder="All teams",
+            "Teams", visible, default=list(remembered.teams), key=TEAMS_KEY, placeholder="All teams",
             help="Leave empty for the organisation and every team you may see.",
         )  # fmt: skip
         chosen_repos = st.multiselect(
-            "Repositories", repos, key=REPOS_KEY, placeholder="All repositories",
+            "Repositories", repos, default=list(remembered.repos), key=REPOS_KEY, placeholder="All repositories",
             help="Narrows the lists of commits and pull requests and the source health. Sprint "
             "metrics are computed per team and for the organisation, not per repository.",
         )  # fmt: skip
@@ -309,6 +323,7 @@ def build_view(settings: DashboardSettings, state: data.Status, access: Access, 
             st.button("Sign out", on_click=st.logout)
 
     selection = filters.Selection(first, last, tuple(chosen_teams), tuple(chosen_repos))
+    st.session_state[CHOICE_KEY] = selection
     wanted = filters.to_query(selection, ids)
     current_params = {k: st.query_params.get_all(k) for k in filters.KEYS}
     if filters.differs(current_params, wanted):
