@@ -192,7 +192,8 @@ def _note(fig: go.Figure, text: str | None) -> None:
         xref="paper",
         yref="paper",
         x=0,
-        y=-0.22,
+        y=0,
+        yshift=-58,  # below the tick labels and the axis title, whatever the plot's height
         xanchor="left",
         yanchor="top",
         showarrow=False,
@@ -333,6 +334,9 @@ def trend(
     for team in teams:
         part = rows.filter(pl.col("team") == team)
         label = _label(team, names)
+        shown = label + (
+            " (suppressed)" if (part.get_column("status") == "suppressed").all() else ""
+        )
         colour = colours.get(team, palette.ORGANISATION)
         noted.append((label, part))
         errors = _error_bars(part) if bars or _single_points(part) else None
@@ -341,7 +345,7 @@ def trend(
                 go.Bar(
                     x=part.get_column("sprint_start").to_list(),
                     y=_values(part),
-                    name=label,
+                    name=shown,
                     marker_color=colour,
                     # The running sprint is paler: its number is still growing.
                     marker_opacity=[
@@ -361,7 +365,7 @@ def trend(
                 x=part.get_column("sprint_start").to_list(),
                 y=_values(part),
                 mode="lines+markers",
-                name=label,
+                name=shown,
                 line={"color": colour, "width": 2.5 if team == ORG else 2},
                 marker={"size": 6},
                 connectgaps=False,

@@ -123,7 +123,7 @@ def test_insufficient_data_is_a_gap_with_a_note() -> None:
 def test_suppressed_sprints_are_gaps_and_say_so() -> None:
     frame = pl.concat([rows("acr_lines", [0.2, 0.3], team="Web"), rows("acr_lines", ["S", "S", "S"], team="Tiny")])  # fmt: skip
     fig = figures.trend(frame, "acr_lines")
-    tiny = next(t for t in lines(fig) if t.name == "Tiny")
+    tiny = next(t for t in lines(fig) if t.name == "Tiny (suppressed)")
     assert list(tiny.y) == [None, None, None]
     assert [row[1] for row in tiny.customdata] == ["—", "—", "—"]
     assert "suppressed (team below the minimum group size) in Tiny (3 sprints)" in note(fig)
