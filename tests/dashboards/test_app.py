@@ -154,6 +154,19 @@ def test_changing_the_team_widget_changes_the_numbers_and_the_url(open_app: Open
     assert at.query_params["team"] in ("Mobile", ["Mobile"])
 
 
+def test_filters_survive_a_page_change(open_app: Open, warehouse: Fixture) -> None:
+    first = warehouse.sprints[2].org_id
+    at = open_app(
+        warehouse.path, "delivery", query={"from": first, "team": "Web", "repo": "web-app"}
+    )
+    assert at.select_slider(key="filter_sprints").value == (first, warehouse.sprints[-1].org_id)
+    assert at.multiselect(key="filter_teams").value == ["Web"]
+    assert at.multiselect(key="filter_repos").value == ["web-app"]
+    at.switch_page("app_pages/quality.py").run()
+    assert at.select_slider(key="filter_sprints").value == (first, warehouse.sprints[-1].org_id)
+    assert dict(at.query_params) == {"from": first, "team": "Web", "repo": "web-app"}
+
+
 def test_unknown_values_in_the_url_are_ignored(open_app: Open, warehouse: Fixture) -> None:
     at = open_app(
         warehouse.path, query={"team": ["Nope", "Web"], "from": "1999-01-01", "repo": "x"}
