@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
@@ -71,7 +72,8 @@ def _parts(metric_id: str, numerator: float | None, denominator: float | None) -
     return ""
 
 
-def _hover_rows(metric_id: str, rows: pl.DataFrame) -> list[list[str]]:
+def _hover_rows(metric_id: str, rows: pl.DataFrame) -> np.ndarray:
+    """Exact numbers for the hover, one row per point (an array: Plotly checks nested lists item by item)."""
     out = []
     for r in rows.iter_rows(named=True):
         out.append(
@@ -83,7 +85,7 @@ def _hover_rows(metric_id: str, rows: pl.DataFrame) -> list[list[str]]:
                 f"{r['coverage'] * 100:.0f} %" if fmt.is_number(r.get("coverage")) else "—",
             ]
         )
-    return out
+    return np.array(out, dtype=object).reshape(len(out), 5)
 
 
 HOVER = (
@@ -91,6 +93,11 @@ HOVER = (
     "numerator / denominator: %{customdata[2]}<br>interval: %{customdata[3]}<br>"
     "coverage: %{customdata[4]}<extra></extra>"
 )
+
+
+def _x(rows: pl.DataFrame) -> np.ndarray:
+    """Sprint starts as datetime64 (UTC): Plotly takes arrays whole, where lists are checked item by item."""
+    return rows.get_column("sprint_start").dt.replace_time_zone(None).to_numpy()
 
 
 def _ok(rows: pl.DataFrame) -> pl.DataFrame:
@@ -144,14 +151,14 @@ def _runs(rows: pl.DataFrame) -> list[pl.DataFrame]:
 
 def _band(fig: go.Figure, rows: pl.DataFrame, colour: str, group: str) -> None:
     for run in _runs(rows):
-        xs = run.get_column("sprint_start").to_list()
+        xs = _x(run)
         highs = run.get_column("ci_high").to_list()
         lows = run.get_column("ci_low").to_list()
         if len(xs) == 1:
             continue  # a single point gets its error bar from the line trace
         fig.add_trace(
             go.Scatter(
-                x=xs + xs[::-1],
+                x=np.concatenate([xs, xs[::-1]]),
                 y=highs + lows[::-1],
                 fill="toself",
                 mode="lines",
@@ -343,7 +350,7 @@ def trend(
         if bars:
             fig.add_trace(
                 go.Bar(
-                    x=part.get_column("sprint_start").to_list(),
+                    x=_x(part),
                     y=_values(part),
                     name=shown,
                     marker_color=colour,
@@ -362,7 +369,7 @@ def trend(
         _band(fig, part, colour, label)
         fig.add_trace(
             go.Scatter(
-                x=part.get_column("sprint_start").to_list(),
+                x=_x(part),
                 y=_values(part),
                 mode="lines+markers",
                 name=shown,
@@ -384,6 +391,55 @@ def trend(
         barmode="group" if bars else None,
     )
     _note(fig, _gaps_note(noted))
+    return fig
+
+
+def strips(
+    rows: pl.DataFrame,
+    metric_id: str,
+    *,
+    names: Mapping[str, str] | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """One metric for many teams over sprints: a row of coloured cells per team, one trace for all.
+
+    Where a line per team would be a tangle (and slow to draw), each team sprint is a square
+    coloured by its value; sprints without a value stay blank and are named in the note.
+    """
+    rows = rows.filter(pl.col("metric_id") == metric_id).sort("team", "sprint_start")
+    teams = sorted(rows.get_column("team").unique().to_list(), key=lambda t: (t != ORG, t))
+    ok = _ok(rows)
+    labels = [_label(t, names) for t in ok.get_column("team").to_list()]
+    sprints = max((rows.filter(pl.col("team") == t).height for t in teams), default=1)
+    fig = go.Figure(
+        go.Scatter(
+            x=_x(ok),
+            y=np.array(labels, dtype=object),
+            mode="markers",
+            marker={
+                "symbol": "square",
+                "size": max(6, min(16, 900 // max(sprints, 1))),
+                "color": ok.get_column("value").to_numpy(),
+                "colorscale": "Viridis",
+                "reversescale": fmt.better(metric_id) == "down",
+                "colorbar": {
+                    "title": {"text": fmt.axis_title(metric_id)},
+                    "tickformat": fmt.tickformat(metric_id) or "",
+                },
+                "line": {"width": 0},
+            },
+            customdata=_hover_rows(metric_id, ok),
+            hovertemplate="<b>%{y}</b> · %{customdata[0]}<br>value: %{customdata[1]}<br>"
+            "numerator / denominator: %{customdata[2]}<br>interval: %{customdata[3]}<extra></extra>",
+            name=fmt.name(metric_id),
+            showlegend=False,
+        )
+    )
+    _layout(fig, title or trend_finding(rows, metric_id, names), y_title="", tickformat=None)
+    order = [_label(t, names) for t in teams]
+    fig.update_yaxes(categoryorder="array", categoryarray=order[::-1], rangemode="normal", type="category")  # fmt: skip
+    fig.update_layout(height=160 + 22 * len(teams))
+    _note(fig, _gaps_note([(_label(t, names), rows.filter(pl.col("team") == t)) for t in teams]))
     return fig
 
 
@@ -433,7 +489,7 @@ def flavours(
         _band(fig, part, colour, label)
         fig.add_trace(
             go.Scatter(
-                x=part.get_column("sprint_start").to_list(),
+                x=_x(part),
                 y=_values(part),
                 mode="lines+markers",
                 name=label,
@@ -488,7 +544,7 @@ def tool_mix(mix: pl.DataFrame, *, measure: str = "commits") -> go.Figure:
         part = totals.filter(pl.col("tool") == tool)
         fig.add_trace(
             go.Bar(
-                x=part.get_column("sprint_start").to_list(),
+                x=_x(part),
                 y=part.get_column("amount").to_list(),
                 name=fmt.tool_name(tool),
                 marker_color=palette.tool_color(tool),
@@ -532,7 +588,7 @@ def modes(mix: pl.DataFrame, *, measure: str = "commits") -> go.Figure:
         part = totals.filter(pl.col("mode") == mode)
         fig.add_trace(
             go.Bar(
-                x=part.get_column("sprint_start").to_list(),
+                x=_x(part),
                 y=part.get_column("amount").to_list(),
                 name="agent (AI authored)" if mode == "agent" else "assisted (human with AI)",
                 marker_color=palette.MODES[mode],
@@ -585,7 +641,7 @@ def cycle_breakdown(rows: pl.DataFrame, *, names: Mapping[str, str] | None = Non
         noted.append((label, part))
         fig.add_trace(
             go.Bar(
-                x=part.get_column("sprint_start").to_list(),
+                x=_x(part),
                 y=_values(part),
                 name=f"{label} (median)",
                 marker_color=palette.PARTS[metric_id],
@@ -598,7 +654,7 @@ def cycle_breakdown(rows: pl.DataFrame, *, names: Mapping[str, str] | None = Non
         noted.append(("cycle time", cycle))
         fig.add_trace(
             go.Scatter(
-                x=cycle.get_column("sprint_start").to_list(),
+                x=_x(cycle),
                 y=_values(cycle),
                 mode="markers+lines",
                 name="cycle time (median)",
@@ -721,7 +777,7 @@ def durability(rows: pl.DataFrame, *, names: Mapping[str, str] | None = None) ->
         _band(fig, part, colour, label)
         fig.add_trace(
             go.Scatter(
-                x=part.get_column("sprint_start").to_list(),
+                x=_x(part),
                 y=_values(part),
                 mode="lines+markers",
                 name=label,

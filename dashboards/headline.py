@@ -104,30 +104,34 @@ def kpis(
 
     `rows` may reach back before `since`, so the first sprint of a range still has a previous one.
     """
-    focus = focus_sprint(in_window(rows, since), team) or focus_sprint(rows, team)
+    # One filter per team, then plain rows: the Teams page asks this for every team.
+    team_rows = rows.filter(pl.col("team") == team).sort("sprint_start")
+    focus = focus_sprint(in_window(team_rows, since), team) or focus_sprint(team_rows, team)
+    by_metric: dict[str, list[dict[str, Any]]] = {}
+    for record in team_rows.iter_rows(named=True):
+        by_metric.setdefault(record["metric_id"], []).append(record)
     out = []
     for metric_id in metric_ids:
-        part = rows.filter((pl.col("team") == team) & (pl.col("metric_id") == metric_id)).sort(
-            "sprint_start"
-        )
-        if focus is None or part.is_empty():
+        part = by_metric.get(metric_id, [])
+        if focus is None or not part:
             out.append(Kpi(metric_id, team, None, None, "missing"))
             continue
-        upto = part.filter(pl.col("sprint_start") <= focus["sprint_start"])
-        now = upto.filter(pl.col("sprint_id") == focus["sprint_id"])
-        if now.is_empty():
-            out.append(
-                Kpi(metric_id, team, str(focus["sprint_id"]), str(focus["sprint_name"]), "missing")
-            )
+        upto = [r for r in part if r["sprint_start"] <= focus["sprint_start"]]
+        row = next((r for r in upto if r["sprint_id"] == focus["sprint_id"]), None)
+        if row is None:
+            out.append(Kpi(metric_id, team, str(focus["sprint_id"]), str(focus["sprint_name"]), "missing"))  # fmt: skip
             continue
-        row = now.row(0, named=True)
-        before = upto.filter(pl.col("sprint_start") < focus["sprint_start"])
-        prev = before.row(-1, named=True) if not before.is_empty() else None
-        shown = in_window(upto, since)
+        before = [r for r in upto if r["sprint_start"] < focus["sprint_start"]]
+        prev = before[-1] if before else None
         series = [
-            v
-            for v, s in shown.select("value", "status").iter_rows()
-            if s == "ok" and fmt.is_number(v)
+            r["value"]
+            for r in upto
+            if r["status"] == "ok"
+            and fmt.is_number(r["value"])
+            and (
+                since is None
+                or r["sprint_start"] + (r["sprint_end"] - r["sprint_start"]) / 2 >= since
+            )
         ]
         out.append(
             Kpi(

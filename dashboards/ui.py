@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboards import data, filters, headline, palette
+from dashboards import data, figures, filters, headline, palette
 from dashboards import formatting as fmt
 from dashboards.settings import EVERYTHING, NOTHING, Access, DashboardSettings
 
@@ -359,6 +359,18 @@ def repo_note(view: View) -> None:
 
 def chart(fig: go.Figure, key: str | None = None) -> None:
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, key=key)
+
+
+MANY_TEAMS = 8  # beyond this, a line per team is a tangle: teams get a row of coloured cells each
+
+
+def by_team(rows: pl.DataFrame, metric_id: str, view: View, key: str) -> None:
+    """One metric of several teams over the sprints: lines for a few teams, cells for many."""
+    teams = rows.filter(pl.col("metric_id") == metric_id).get_column("team").n_unique()
+    if teams > MANY_TEAMS:
+        chart(figures.strips(rows, metric_id, names=view.names), key=key)
+    else:
+        chart(figures.trend(rows, metric_id, colors=view.colors, names=view.names), key=key)
 
 
 def pick_scope(view: View, key: str, label: str = "Show") -> str | None:

@@ -37,9 +37,9 @@ if len(teams) > 1:
     by_team = view.metrics(("acr_lines", "agentic_commit_rate"), teams)
     left, right = st.columns(2)
     with left:
-        ui.chart(figures.trend(by_team, "acr_lines", colors=view.colors, names=view.names), key="team_acr")  # fmt: skip
+        ui.by_team(by_team, "acr_lines", view, key="team_acr")
     with right:
-        ui.chart(figures.trend(by_team, "agentic_commit_rate", colors=view.colors, names=view.names), key="team_agentic")  # fmt: skip
+        ui.by_team(by_team, "agentic_commit_rate", view, key="team_agentic")
 
 st.subheader("Evidence: what is behind a number")
 sprints = (

@@ -63,4 +63,4 @@ if suppressed:
 metric_id = st.selectbox("Compare", COLUMNS, format_func=fmt.name, key="teams_metric")
 focus_rows = pl.concat(latest) if latest else shown.head(0)
 ui.chart(figures.compare(focus_rows, metric_id, colors=view.colors, names=view.names, sprint_label="each team's latest closed sprint"), key="compare")  # fmt: skip
-ui.chart(figures.trend(shown, metric_id, colors=view.colors, names=view.names), key="trend")
+ui.by_team(shown, metric_id, view, key="trend")
