@@ -756,6 +756,7 @@ def compare(
         title += f"; {suppressed} team{'s' if suppressed > 1 else ''} suppressed"
     _layout(fig, title, y_title="", x_title=fmt.axis_title(metric_id), tickformat=None)
     fig.update_yaxes(rangemode="normal", autorange="reversed")
+    fig.update_layout(height=max(320, 150 + 26 * len(teams)))  # a readable row per team
     if fmt.tickformat(metric_id):
         fig.update_xaxes(tickformat=fmt.tickformat(metric_id))
     return fig

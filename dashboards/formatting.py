@@ -124,6 +124,8 @@ def value(metric_id: str, v: float | None, *, precise: bool = False, unit: bool 
     if k == "share":
         return f"{v * 100:.2f} %" if precise else f"{v * 100:.0f} %"
     if k == "change":
+        if round(v * 100, 2 if precise else 0) == 0:
+            return "0 %"  # not "-0 %"
         return f"{v * 100:+.2f} %" if precise else f"{v * 100:+.0f} %"
     if k == "times":
         return f"{v:.3f}×" if precise else f"{v:.2f}×"

@@ -288,3 +288,33 @@ def test_long_titles_wrap_for_display_only() -> None:
     fig = figures.trend(frame, "acr_lines")
     assert "<br>" in fig.layout.title.text  # type: ignore[attr-defined]
     assert "<br>" not in figures.title_text(fig)
+
+
+def test_strips_draw_many_teams_as_one_trace_with_gaps_named() -> None:
+    frame = pl.concat(
+        [rows("acr_lines", [0.1 * (i % 5), 0.2, 0.3], team=f"Team {i:02d}") for i in range(12)]
+        + [rows("acr_lines", ["S", "S", "S"], team="Tiny")]
+    )
+    fig = figures.strips(frame, "acr_lines")
+    assert len(fig.data) == 1
+    trace: Any = fig.data[0]
+    assert len(trace.x) == 36 and "Tiny" not in set(trace.y)
+    assert trace.marker.colorbar.title.text == "share (%)"
+    assert list(fig.layout.yaxis.categoryarray)[-1] == "Team 00"  # type: ignore[attr-defined]
+    assert "suppressed (team below the minimum group size) in Tiny (3 sprints)" in note(fig)
+    assert figures.title_text(fig).startswith("Detected AI share of added lines, latest closed sprint: highest for")  # fmt: skip
+
+
+def test_values_read_as_the_board_expects() -> None:
+    from dashboards import formatting as fmt
+
+    assert fmt.value("bug_density_change", -0.004) == "0 %"
+    assert fmt.value("bug_density_change", -0.12) == "-12 %"
+    assert fmt.value("velocity_acceleration", 1.6) == "1.60×"
+    assert fmt.value("acr_lines", 0.4321, precise=True) == "43.21 %"
+    assert fmt.value("deployment_frequency", 0.857) == "0.86 per day"
+    assert fmt.value("velocity_points", 1234.0) == "1,234"
+    assert fmt.value("acr_lines", None) == "—"
+    assert fmt.delta("acr_lines", 0.43, 0.38) == "+5.0 pts"
+    assert fmt.delta("cycle_time_p50", 22.5, 24.0) == "-1.5 h"
+    assert fmt.interval("cycle_time_p85", 12.0, None) == "12.0 h to …"
