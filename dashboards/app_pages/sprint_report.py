@@ -75,6 +75,11 @@ with right:
                     mime="application/pdf", icon=":material/download:", on_click="ignore", type="primary",
                 )  # fmt: skip
 
+# The headline numbers up to this sprint, so each scope's summary compares with its previous sprint.
+chosen = sprints.filter(pl.col("sprint_id") == sprint_id).row(0, named=True)
+tiles = headline.in_window(
+    view.metrics(headline.TILES, scopes, whole=True), None, chosen["sprint_end"]
+)
 for scope in scopes:
     part = report.filter(pl.col("team") == scope)
     if part.is_empty():
@@ -84,4 +89,6 @@ for scope in scopes:
         if (part.get_column("status") == "suppressed").all():
             st.warning(ui.status_words("suppressed").capitalize() + ".")
             continue
-        st.dataframe(ui.metric_table(part, view), hide_index=True)
+        items = headline.kpis(tiles, scope, since=chosen["sprint_start"])
+        st.markdown(headline.summary(items, view.label(scope)))
+        st.dataframe(ui.metric_table(part, view).drop("scope", "sprint"), hide_index=True)

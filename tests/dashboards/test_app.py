@@ -368,6 +368,15 @@ def test_sprint_report_tables_per_scope(open_app: Open, warehouse: Fixture) -> N
     assert org.loc["AI contribution ratio (commits)", "numerator"] == "7"
     assert any("Tiny" in e.label for e in at.expander)
     assert "suppressed" in texts(at).lower()
+    summaries = [m.value for m in at.markdown if "detected AI produced" in m.value]
+    assert summaries[0].startswith(
+        f"In {warehouse.last_closed.org_name}, detected AI produced 43 %"
+    )
+    assert "(+5.0 pts on the previous sprint)" in summaries[0]
+    # An earlier sprint: its own numbers, compared with the sprint before it.
+    at.selectbox(key="report_sprint").set_value(warehouse.sprints[3].org_id).run()
+    earlier = next(m.value for m in at.markdown if "detected AI produced" in m.value)
+    assert earlier.startswith(f"In {warehouse.sprints[3].org_name}, detected AI produced 26 %")
 
 
 def test_sprint_report_csv_export(warehouse: Fixture) -> None:
