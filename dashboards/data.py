@@ -127,42 +127,72 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ())
 # --------------------------------------------------------------------------- calendar and names
 
 
+@dataclass(frozen=True)
+class Catalog:
+    """What every page run needs first, read through one connection (opening one costs tens of ms on a big file)."""
+
+    sprints: pl.DataFrame  # the organisation's started sprints, oldest first
+    teams: list[str]
+    repos: list[str]
+    computed: list[str]  # metric ids present in sprint_metrics
+
+
+def catalog(path: Path) -> Catalog:
+    with connect(path, read_only=True) as con:
+        tables = _tables(con)
+        return Catalog(
+            sprints=_org_sprints(con),
+            teams=_team_names(con),
+            repos=_repo_names(con) if "repos" in tables else [],
+            computed=_computed(con),
+        )
+
+
+def _org_sprints(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return _frame(
+        con,
+        "SELECT sprint_id, sprint_name, sprint_start, sprint_end, sprint_state FROM mart_calendar "
+        "WHERE team = ? AND sprint_state <> 'future' ORDER BY sprint_start",
+        [ORG],
+    )
+
+
+def _team_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute(
+        "SELECT DISTINCT team FROM mart_calendar WHERE team <> ? ORDER BY team", [ORG]
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _repo_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute("SELECT repo FROM repos ORDER BY repo").fetchall()]
+
+
+def _computed(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute("SELECT DISTINCT metric_id FROM sprint_metrics ORDER BY 1").fetchall()]  # fmt: skip
+
+
 def org_sprints(path: Path) -> pl.DataFrame:
     """The organisation's started sprints, oldest first: the options of the sprint range."""
     with connect(path, read_only=True) as con:
-        return _frame(
-            con,
-            "SELECT sprint_id, sprint_name, sprint_start, sprint_end, sprint_state FROM mart_calendar "
-            "WHERE team = ? AND sprint_state <> 'future' ORDER BY sprint_start",
-            [ORG],
-        )
+        return _org_sprints(con)
 
 
 def team_names(path: Path) -> list[str]:
     """Every configured team the calendar knows, by name."""
     with connect(path, read_only=True) as con:
-        rows = con.execute(
-            "SELECT DISTINCT team FROM mart_calendar WHERE team <> ? ORDER BY team", [ORG]
-        ).fetchall()
-    return [r[0] for r in rows]
+        return _team_names(con)
 
 
 def repo_names(path: Path) -> list[str]:
     with connect(path, read_only=True) as con:
-        if "repos" not in _tables(con):
-            return []
-        return [r[0] for r in con.execute("SELECT repo FROM repos ORDER BY repo").fetchall()]
+        return _repo_names(con) if "repos" in _tables(con) else []
 
 
 def computed_metrics(path: Path) -> list[str]:
     """Metric ids present in sprint_metrics (families built later, such as durability, may be absent)."""
     with connect(path, read_only=True) as con:
-        return [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT metric_id FROM sprint_metrics ORDER BY 1"
-            ).fetchall()
-        ]
+        return _computed(con)
 
 
 def _window_sql(start: datetime | None, end: datetime | None) -> tuple[str, list[Any]]:
@@ -325,7 +355,10 @@ def ai_commits(
                    ev.decided_by, ev.signal, ev.confidence, c.ai_via_pr AS via_pr, ev.all_rules,
                    c.lines_added, c.team, ev.ruleset_version{", c.author, c.person" if per_person else ""}
             FROM c
-            LEFT JOIN commits k ON k.repo = c.repo AND k.sha = c.sha
+            -- Only the listed commits' time span of the raw table is read (row groups outside it are skipped).
+            LEFT JOIN (SELECT repo, sha, subject FROM commits
+                       WHERE committed_at BETWEEN (SELECT min(committed_at) FROM c) AND (SELECT max(committed_at) FROM c)) k
+                   ON k.repo = c.repo AND k.sha = c.sha
             LEFT JOIN ev ON ev.repo = c.repo AND ev.sha = c.sha
             ORDER BY c.committed_at DESC, c.sha
             """,

@@ -36,14 +36,8 @@ def status(path: Path | None) -> data.Status:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _org_sprints(path: str, version: tuple[int, int]) -> pl.DataFrame:
-    return data.org_sprints(Path(path))
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def _names(path: str, version: tuple[int, int]) -> tuple[list[str], list[str], list[str]]:
-    p = Path(path)
-    return data.team_names(p), data.repo_names(p), data.computed_metrics(p)
+def _catalog(path: str, version: tuple[int, int]) -> data.Catalog:
+    return data.catalog(Path(path))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -292,8 +286,8 @@ def build_view(settings: DashboardSettings, state: data.Status, access: Access, 
     """The sidebar filters (from the URL on a session's first run, written back on every run) and the view."""
     assert state.path is not None
     path, version = state.path, data.file_version(state.path)
-    sprints = _org_sprints(str(path), version)
-    all_teams, repos, computed = _names(str(path), version)
+    found = _catalog(str(path), version)
+    sprints, all_teams, repos, computed = found.sprints, found.teams, found.repos, found.computed
     visible = [t for t in all_teams if access.allows(t)]
     ids, starts = _options(sprints)
     remembered = _remembered(ids, visible, repos)
