@@ -61,30 +61,31 @@ def _number(v: float | None) -> str:
     return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.3f}"
 
 
-def _parts(metric_id: str, numerator: float | None, denominator: float | None) -> str:
-    definition = fmt.definition(metric_id)
-    if definition is not None and definition.unit == "hours" and fmt.is_number(denominator):
-        return f"{_number(denominator)} behind it"
-    if fmt.is_number(numerator) and fmt.is_number(denominator):
-        return f"{_number(numerator)} / {_number(denominator)}"
-    if fmt.is_number(numerator):
-        return _number(numerator)
-    return ""
-
-
 def _hover_rows(metric_id: str, rows: pl.DataFrame) -> np.ndarray:
     """Exact numbers for the hover, one row per point (an array: Plotly checks nested lists item by item)."""
+    exact = fmt.formatter(metric_id, precise=True)
+    rounded = fmt.formatter(metric_id)
+    hours = fmt.kind(metric_id) == "hours"
     out = []
-    for r in rows.iter_rows(named=True):
-        out.append(
-            [
-                _sprint_label(r),
-                fmt.value(metric_id, r.get("value"), precise=True),
-                _parts(metric_id, r.get("numerator"), r.get("denominator")),
-                fmt.interval(metric_id, r.get("ci_low"), r.get("ci_high")) or "none",
-                f"{r['coverage'] * 100:.0f} %" if fmt.is_number(r.get("coverage")) else "—",
-            ]
-        )
+    columns = ("sprint_name", "sprint_state", "value", "numerator", "denominator", "ci_low", "ci_high", "coverage")  # fmt: skip
+    for name, state, v, num, den, low, high, cover in rows.select(columns).iter_rows():
+        if fmt.is_number(low) or fmt.is_number(high):
+            spread = f"{rounded(low) if fmt.is_number(low) else '…'} to {rounded(high) if fmt.is_number(high) else '…'}"  # fmt: skip
+        else:
+            spread = "none"
+        if hours and fmt.is_number(den):
+            parts = f"{_number(den)} behind it"
+        elif fmt.is_number(num) and fmt.is_number(den):
+            parts = f"{_number(num)} / {_number(den)}"
+        else:
+            parts = _number(num) if fmt.is_number(num) else ""
+        out.append([
+            f"{name} (running)" if state == "active" else (name or ""),
+            exact(v),
+            parts,
+            spread,
+            f"{cover * 100:.0f} %" if fmt.is_number(cover) else "—",
+        ])  # fmt: skip
     return np.array(out, dtype=object).reshape(len(out), 5)
 
 

@@ -1,6 +1,7 @@
 """How numbers read on screen and in the board pack: values with units, deltas, axis titles, short names."""
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 
 from metrics.definitions import Definition, definitions
@@ -113,35 +114,60 @@ def is_number(value: object) -> bool:
 UNIT_IN_PHRASE = frozenset({"bug_density_points", "bug_density_kloc", "bug_density_prs"})
 
 
-def value(metric_id: str, v: float | None, *, precise: bool = False, unit: bool = True) -> str:
-    """The value with its unit ('43 %', '22.8 h', ratios to a baseline with a times sign); precise adds digits."""
-    if not is_number(v):
-        return "—"
-    assert v is not None
+def formatter(metric_id: str, *, precise: bool = False, unit: bool = True) -> Callable[[float | None], str]:  # fmt: skip
+    """How a metric's values read, decided once: hovers format thousands of values at a time."""
     k = kind(metric_id)
     if not unit and k in ("per_day", "per_100_points", "per_kloc", "per_pr"):
-        return f"{v:.3f}" if precise else f"{v:.2f}"
-    if k == "share":
-        return f"{v * 100:.2f} %" if precise else f"{v * 100:.0f} %"
-    if k == "change":
-        if round(v * 100, 2 if precise else 0) == 0:
-            return "0 %"  # not "-0 %"
-        return f"{v * 100:+.2f} %" if precise else f"{v * 100:+.0f} %"
-    if k == "times":
-        return f"{v:.3f}×" if precise else f"{v:.2f}×"
-    if k == "hours":
-        return f"{v:.2f} h" if precise else f"{v:.1f} h"
-    if k == "per_day":
-        return f"{v:.3f} per day" if precise else f"{v:.2f} per day"
-    if k == "per_100_points":
-        return f"{v:.3f} per 100 points" if precise else f"{v:.1f} per 100 points"
-    if k == "per_kloc":
-        return f"{v:.3f} per KLOC" if precise else f"{v:.2f} per KLOC"
-    if k == "per_pr":
-        return f"{v:.3f} per PR" if precise else f"{v:.2f} per PR"
-    if k in ("count", "points", "lines"):
-        return f"{v:,.2f}".rstrip("0").rstrip(".") if precise else f"{v:,.0f}"
-    return f"{v:.3f}" if precise else f"{v:.2f}"
+        pattern = "{:.3f}" if precise else "{:.2f}"
+    elif k == "share":
+        pattern = "{:.2f} %" if precise else "{:.0f} %"
+    elif k == "change":
+        digits = 2 if precise else 0
+
+        def change(v: float | None) -> str:
+            if not is_number(v):
+                return "—"
+            assert v is not None
+            if round(v * 100, digits) == 0:
+                return "0 %"  # not "-0 %"
+            return f"{v * 100:+.{digits}f} %"
+
+        return change
+    elif k == "times":
+        pattern = "{:.3f}×" if precise else "{:.2f}×"
+    elif k == "hours":
+        pattern = "{:.2f} h" if precise else "{:.1f} h"
+    elif k in UNIT_WORDS:
+        pattern = ("{:.3f}" if precise else UNIT_DIGITS[k]) + " " + UNIT_WORDS[k]
+    elif k in ("count", "points", "lines"):
+
+        def count(v: float | None) -> str:
+            if not is_number(v):
+                return "—"
+            assert v is not None
+            return f"{v:,.2f}".rstrip("0").rstrip(".") if precise else f"{v:,.0f}"
+
+        return count
+    else:
+        pattern = "{:.3f}" if precise else "{:.2f}"
+    scale = 100 if k == "share" else 1
+
+    def plain(v: float | None) -> str:
+        if not is_number(v):
+            return "—"
+        assert v is not None
+        return pattern.format(v * scale)
+
+    return plain
+
+
+UNIT_WORDS = {"per_day": "per day", "per_100_points": "per 100 points", "per_kloc": "per KLOC", "per_pr": "per PR"}  # fmt: skip
+UNIT_DIGITS = {"per_day": "{:.2f}", "per_100_points": "{:.1f}", "per_kloc": "{:.2f}", "per_pr": "{:.2f}"}  # fmt: skip
+
+
+def value(metric_id: str, v: float | None, *, precise: bool = False, unit: bool = True) -> str:
+    """The value with its unit ('43 %', '22.8 h', ratios to a baseline with a times sign); precise adds digits."""
+    return formatter(metric_id, precise=precise, unit=unit)(v)
 
 
 def in_title(metric_id: str, v: float | None) -> str:
