@@ -245,20 +245,6 @@ def tool_mix(
         )
 
 
-def sprint_of(path: Path, team: str, org_sprint_id: str) -> pl.DataFrame:
-    """The team's sprint (at most one) whose midpoint lies in the organisation sprint."""
-    with connect(path, read_only=True) as con:
-        return _frame(
-            con,
-            "SELECT t.team, t.sprint_id, t.sprint_name, t.sprint_start, t.sprint_end, t.sprint_state "
-            "FROM mart_calendar t, (SELECT sprint_start AS o_start, sprint_end AS o_end FROM mart_calendar "
-            "                       WHERE team = ? AND sprint_id = ?) o "
-            f"WHERE t.team = ? AND {midpoint('t')} >= o.o_start AND {midpoint('t')} < o.o_end "
-            "ORDER BY t.sprint_start LIMIT 1",
-            [ORG, org_sprint_id, team],
-        )
-
-
 def sprint_report(path: Path, org_sprint_id: str, teams: Sequence[str]) -> pl.DataFrame:
     """Every metric of one organisation sprint: the organisation's rows and its teams' sprints in it."""
     with connect(path, read_only=True) as con:

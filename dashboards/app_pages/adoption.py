@@ -68,13 +68,13 @@ with right:
         horizontal=True,
         key="evidence_number",
     )
-kind = "prs" if number in ("acr_prs", "agentic_pr_rate") else "commits"
-found = view.drilldown(kind, scope, sprint_id, agent_only=number.startswith("agentic"))
 row = rows.filter((pl.col("sprint_id") == sprint_id) & (pl.col("metric_id") == number))
 status = row.get_column("status")[0] if row.height else "missing"
 if status == "suppressed":
     st.warning(f"{view.label(scope)} is below the minimum group size in this sprint: its commits and PRs are not listed.")  # fmt: skip
     st.stop()
+kind = "prs" if number in ("acr_prs", "agentic_pr_rate") else "commits"
+found = view.drilldown(kind, scope, sprint_id, agent_only=number.startswith("agentic"))
 unit = "merged non-bot PRs" if kind == "prs" else "work commits"
 what = "agent-authored" if number.startswith("agentic") else "AI-attributed"
 stated = f"**{found.matching:,}** {what} of **{found.population:,}** {unit} in {names.get(sprint_id, sprint_id)}"

@@ -73,12 +73,6 @@ def test_calendar_names_and_metrics(warehouse: Fixture) -> None:
     assert "acr_lines" in data.computed_metrics(warehouse.path)
 
 
-def test_sprint_of_a_team_in_an_organisation_sprint(warehouse: Fixture) -> None:
-    last = warehouse.last_closed
-    found = data.sprint_of(warehouse.path, "Web", last.org_id)
-    assert found.get_column("sprint_id").to_list() == [last.team_id("Web")]
-
-
 def test_drilldown_counts_equal_the_metric_parts(warehouse: Fixture) -> None:
     last = warehouse.last_closed
     with duckdb.connect(str(warehouse.path), read_only=True) as con:
