@@ -8,7 +8,6 @@ import duckdb
 import pytest
 
 from dashboards import formatting as fmt
-from tests.dashboards.conftest import PAGES, Open, charts, texts
 from tests.dashboards.fixture_warehouse import (
     COUNTED,
     GAP,
@@ -18,6 +17,9 @@ from tests.dashboards.fixture_warehouse import (
     build_empty,
     build_without_metrics,
 )
+from tests.dashboards.support import PAGES, Open, charts, texts
+
+pytest_plugins = ("tests.dashboards.support",)
 
 
 def warehouse_value(path: Path, team: str, sprint_id: str, metric_id: str) -> tuple[float | None, str]:  # fmt: skip

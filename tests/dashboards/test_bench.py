@@ -5,9 +5,11 @@ import pytest
 from benchmarks import bench_dashboard
 from tests.dashboards.fixture_warehouse import Fixture
 
+pytest_plugins = ("tests.dashboards.support",)
+
 
 def test_benchmark_reports_every_page(
-    warehouse: Fixture, capsys: pytest.CaptureFixture[str]
+    warehouse: Fixture, capsys: pytest.CaptureFixture[str], isolated: None
 ) -> None:
     # A bar no page can miss: this checks the report, the benchmark itself measures.
     assert bench_dashboard.main([str(warehouse.path), "--repeat", "1", "--bar", "600"]) == 0

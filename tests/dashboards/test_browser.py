@@ -8,6 +8,8 @@ import pytest
 from tests.dashboards.browser import CHROMIUM, CHROMIUM_ARGS, PAGES, full_screenshot, serve, settle
 from tests.dashboards.fixture_warehouse import Fixture
 
+pytest_plugins = ("tests.dashboards.support",)
+
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason=f"{CHROMIUM} is missing: `make setup` installs Debian's chromium package",

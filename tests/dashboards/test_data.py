@@ -17,6 +17,8 @@ from tests.dashboards.fixture_warehouse import (
     build_without_metrics,
 )
 
+pytest_plugins = ("tests.dashboards.support",)
+
 
 def test_status_of_each_kind_of_file(tmp_path: Path, warehouse: Fixture) -> None:
     assert data.status(None).state == data.MISSING

@@ -1,7 +1,9 @@
 """Optional OIDC sign-in: nothing but the prompt before it, then only the teams a viewer's role allows."""
 
-from tests.dashboards.conftest import Open, texts
 from tests.dashboards.fixture_warehouse import Fixture
+from tests.dashboards.support import Open, texts
+
+pytest_plugins = ("tests.dashboards.support",)
 
 ROLES = {
     "vp@acme.example": ["*"],

@@ -1,6 +1,11 @@
-"""Fixtures of the dashboard tests: the fixture warehouse and an AppTest on the entry point."""
+"""Fixtures of the dashboard tests (the fixture warehouse, an AppTest on the entry point), loaded with `pytest_plugins`.
+
+Not a conftest.py: tests/ingestion imports the root conftest by its bare module name, which a
+second conftest.py would shadow.
+"""
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -37,21 +42,27 @@ def durable_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Fixture:
     )
 
 
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No launcher variables leak in, and no cached read survives from another test's warehouse."""
+@pytest.fixture
+def isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No launcher variables leak in, no cached read survives from another test's warehouse, and `__main__` is given back.
+
+    A script run puts the app's module in `sys.modules["__main__"]`; left there, any later test of
+    this worker that starts processes (forkserver, spawn) would make each child import the app.
+    """
     for name in ("SPRINTPROOF_WAREHOUSE", "SPRINTPROOF_SNAPSHOT", "SPRINTPROOF_DASHBOARD_SETTINGS"):
         monkeypatch.delenv(name, raising=False)
+    main = sys.modules["__main__"]
     st.cache_data.clear()
     yield
     st.cache_data.clear()
+    sys.modules["__main__"] = main
 
 
 Open = Callable[..., AppTest]
 
 
 @pytest.fixture
-def open_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Open:
+def open_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, isolated: None) -> Open:
     """open_app(path, page="overview", query={...}, settings={...}, user={...}): a rendered AppTest."""
 
     def run(
