@@ -6,7 +6,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: setup demo test lint typecheck unit bench clean
 
+# Debian's chromium for the dashboard's end-to-end tests, checked on every run (the venv may predate it).
 setup: $(STAMP)
+	@test -x /usr/bin/chromium || { echo "installing chromium (dashboard end-to-end tests)"; apt-get update -qq && apt-get install -y -qq chromium; }
 
 # A virtual environment from the system Python with the project (editable) and its dev group.
 $(STAMP): pyproject.toml
