@@ -9,10 +9,11 @@ of the usual names on the PATH. Without one, `BrowserNotFound` says how to insta
 import asyncio
 import os
 import shutil
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Self
 
 import plotly.graph_objects as go
 
@@ -64,6 +65,68 @@ def _executable(name: str) -> Path | None:
     return Path(which) if which else None
 
 
+class Renderer:
+    """One browser session that starts in the background, so it opens while the caller reads its data.
+
+    Use as a context manager; `render` waits for the browser, then draws the figures one by one.
+    """
+
+    def __init__(self, browser: str | Path | None = None, *, timeout: float = 90) -> None:
+        self.path = find_browser(browser)
+        self._timeout = timeout
+        # Its own thread and event loop: callers may already run one (Dagster, notebooks, Streamlit).
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="kaleido", daemon=True)
+        self._thread.start()
+        self._session = asyncio.run_coroutine_threadsafe(self._open(), self._loop)
+
+    async def _open(self) -> Any:
+        import kaleido  # imported here: only the board pack needs it
+
+        # One tab: on a small shared machine a second one costs more start-up than it saves.
+        session = kaleido.Kaleido(n=1, path=str(self.path), mathjax=False, timeout=self._timeout)
+        await session.__aenter__()
+        return session
+
+    def render(self, figures: Sequence[go.Figure], shapes: Sequence[Shape]) -> list[bytes]:
+        """PNG bytes of each figure at its shape."""
+        if len(figures) != len(shapes):
+            raise ValueError("one shape per figure")
+
+        async def run(session: Any) -> list[bytes]:
+            out = []
+            for fig, shape in zip(figures, shapes, strict=True):
+                opts = {"format": "png", "width": shape.width, "height": shape.height, "scale": shape.scale}  # fmt: skip
+                out.append(await session.calc_fig(fig, opts=opts))
+            return out
+
+        try:
+            session = self._session.result()
+            return asyncio.run_coroutine_threadsafe(run(session), self._loop).result()
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ImageExportError(
+                f"the charts could not be rendered with {self.path} ({first}); check that it is a "
+                f"working Chrome or Chromium, or {INSTALL}"
+            ) from exc
+
+    def close(self) -> None:
+        try:
+            if self._session.exception() is None:
+                closing = self._session.result().__aexit__(None, None, None)
+                asyncio.run_coroutine_threadsafe(closing, self._loop).result(timeout=60)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=60)
+            self._loop.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def render_png(
     figures: Sequence[go.Figure],
     shapes: Sequence[Shape],
@@ -72,32 +135,7 @@ def render_png(
     timeout: float = 90,
 ) -> list[bytes]:
     """PNG bytes of each figure at its shape, from one browser session."""
-    if len(figures) != len(shapes):
-        raise ValueError("one shape per figure")
     if not figures:
         return []
-    path = find_browser(browser)
-
-    async def run() -> list[bytes]:
-        import kaleido  # imported here: only the board pack needs it
-
-        # One tab: on a small shared machine a second tab costs more start-up time than it saves.
-        async with kaleido.Kaleido(n=1, path=str(path), mathjax=False, timeout=timeout) as k:
-            out = []
-            for fig, shape in zip(figures, shapes, strict=True):
-                opts = {"format": "png", "width": shape.width, "height": shape.height, "scale": shape.scale}  # fmt: skip
-                out.append(await k.calc_fig(fig, opts=opts))  # type: ignore[arg-type]
-            return out
-
-    # Its own thread and event loop: callers may already run one (Dagster, notebooks, Streamlit).
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        try:
-            return pool.submit(asyncio.run, run()).result()
-        except ImageExportError:
-            raise
-        except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ImageExportError(
-                f"the charts could not be rendered with {path} ({first}); check that it is a working "
-                f"Chrome or Chromium, or {INSTALL}"
-            ) from exc
+    with Renderer(browser, timeout=timeout) as renderer:
+        return renderer.render(figures, shapes)

@@ -1086,30 +1086,31 @@ def build_board_pack(
     now = now or datetime.now(UTC)
     clock = timings if timings is not None else {}
     started = time.perf_counter()
-    try:
-        images.find_browser(browser)  # before any work: the commonest set-up mistake
-    except images.ImageExportError as exc:
-        raise BoardPackError(str(exc)) from None
     ready = require_ready(path)
     sprint = resolve_sprint(ready, sprint_id)
     scopes = _scopes(ready, teams)
-    pack = gather(ready, sprint, scopes, organisation=organisation, settings=settings, now=now)
-    clock["read"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    built = chart_figures(pack)
-    clock["figures"] = time.perf_counter() - started
-
-    started = time.perf_counter()
     try:
-        pngs = images.render_png(
-            [for_print(fig) for _, fig, _ in built],
-            [images.Shape(CHART_PX, height) for _, _, height in built],
-            browser=browser,
-        )
+        # The browser opens in the background while the warehouse is read and the figures built.
+        renderer = images.Renderer(browser)
     except images.ImageExportError as exc:
         raise BoardPackError(str(exc)) from None
-    clock["images"] = time.perf_counter() - started
+    with renderer:
+        pack = gather(ready, sprint, scopes, organisation=organisation, settings=settings, now=now)
+        clock["read"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        built = chart_figures(pack)
+        clock["figures"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        try:
+            pngs = renderer.render(
+                [for_print(fig) for _, fig, _ in built],
+                [images.Shape(CHART_PX, height) for _, _, height in built],
+            )
+        except images.ImageExportError as exc:
+            raise BoardPackError(str(exc)) from None
+        clock["images"] = time.perf_counter() - started
 
     started = time.perf_counter()
     charts = [
