@@ -258,9 +258,8 @@ class ClosedSprint:
     sprint_id: str
     name: str
     completed_at: datetime
-    org_sprint_id: (
-        str | None
-    )  # the organisation sprint holding its midpoint (None: outside the calendar)
+    # The organisation sprint holding its midpoint (None: outside the calendar).
+    org_sprint_id: str | None
 
 
 def closed_tracker_sprints(path: Path | str, after: datetime | None) -> list[ClosedSprint]:
@@ -304,12 +303,12 @@ class PackData:
     organisation: str
     sprint: SprintInfo
     scopes: list[str]  # ORG first when shown, then the teams
-    lead: str  # whose numbers lead: the organisation, or the first team when the organisation is not shown
+    # Whose numbers lead: the organisation, or the first team when the organisation is not shown.
+    lead: str
     computed: list[str]
     kpis: dict[str, list[headline.Kpi]]  # per scope, KPI_METRICS that are computed
-    history: (
-        pl.DataFrame
-    )  # metric rows of CHART_METRICS for the lead scope, TREND_SPRINTS up to the sprint
+    # Metric rows of CHART_METRICS for the lead scope, the TREND_SPRINTS up to the sprint.
+    history: pl.DataFrame
     report: pl.DataFrame  # every metric of the sprint for every scope (data.sprint_report)
     mix: pl.DataFrame  # the lead scope's tool mix over the trend window
     health: data.Health
@@ -317,9 +316,8 @@ class PackData:
     confidence: float
     min_group_size: int
     now: datetime
-    versions: dict[str, set[int]] = field(
-        default_factory=dict
-    )  # definition versions the warehouse used
+    # Definition versions the warehouse computed each metric with.
+    versions: dict[str, set[int]] = field(default_factory=dict)
 
     @property
     def teams(self) -> list[str]:
