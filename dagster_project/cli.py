@@ -466,6 +466,49 @@ def identities(
     )
 
 
+@app.command("report")
+def report_cmd(
+    config: ConfigOption = None,
+    sprint: Annotated[
+        str | None,
+        typer.Option(
+            "--sprint",
+            help="Organisation sprint id, as in mart_calendar (default: the last closed one).",
+        ),
+    ] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="PDF to write (default: <workspace>/reports/board-pack-<sprint>.pdf).",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Build the board pack PDF of one organisation sprint: summary, numbers, trends, teams, methodology, data health."""
+    from dagster_project.runtime import board_pack_path, board_pack_settings, report_source
+    from dashboards.report import BoardPackError, build_board_pack, require_ready, resolve_sprint
+
+    s = settings(config)
+    started = time.perf_counter()
+    try:
+        path = require_ready(report_source(s))
+        chosen = resolve_sprint(path, sprint)
+        target = out_file or board_pack_path(s, chosen.sprint_id)
+        built = build_board_pack(
+            path, sprint_id=chosen.sprint_id, out=target, settings=board_pack_settings(s)
+        )
+    except BoardPackError as exc:
+        raise UserError(str(exc)) from None
+    state = "" if chosen.closed else ", still running"
+    out.print(
+        f"Board pack of {chosen.name} ({chosen.sprint_id}{state}): {built} "
+        f"in {time.perf_counter() - started:.1f}s",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @app.command("run")
 def run_cmd(config: ConfigOption = None) -> None:
     """Materialise everything once, in process: every source, links, marts, snapshot (the graph the schedule runs)."""

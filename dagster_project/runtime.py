@@ -15,10 +15,12 @@ from dagster_project.config import (
     load_config,
     parse_config,
 )
+from dashboards.settings import Checks, DashboardSettings
 from ingestion.connectors import SourceSettings
 from ingestion.excludes import Excludes
 from ingestion.git import GitSource
 from ingestion.gitscan import RulesSpec
+from ingestion.warehouse import WarehouseError, connect
 
 
 class UserError(Exception):
@@ -94,3 +96,51 @@ def api_sources(s: Settings, names: list[str]) -> list[SourceSettings]:
             raise UserError(f"no source named {', '.join(unknown)} in the configuration; known: {', '.join(sorted(known)) or 'none'}")  # fmt: skip
         found = [src for src in found if src.source_name in names]
     return found
+
+
+# --------------------------------------------------------------------------- board pack
+
+
+def board_pack_settings(s: Settings) -> DashboardSettings:
+    """What the board pack needs from the configuration, in the dashboard's terms: name, privacy, confidence, checks."""
+    c = s.config
+    return DashboardSettings(
+        organisation=c.organisation,
+        warehouse=c.warehouse_path,
+        snapshot=c.snapshot_path,
+        min_group_size=c.privacy.min_group_size,
+        per_person_views=c.privacy.per_person_views,
+        confidence=c.metrics.confidence,
+        checks=Checks(
+            freshness_hours=c.checks.freshness_hours,
+            window_days=c.checks.window_days,
+            identity_coverage=c.checks.identity_coverage,
+            attribution_coverage=c.checks.attribution_coverage,
+            ticket_link_coverage=c.checks.ticket_link_coverage,
+            drift_window=c.checks.drift_window,
+            drift_threshold=c.checks.drift_threshold,
+        ),
+        source=str(s.path) if s.path else "defaults",
+    )
+
+
+def board_pack_path(s: Settings, sprint_id: str) -> Path:
+    """Where the pack of an organisation sprint is kept: <workspace>/reports/board-pack-<sprint>.pdf."""
+    from dashboards.report import (
+        pack_file_name,
+    )  # plotting and PDF libraries load only when a pack is made
+
+    return s.config.reports_dir / pack_file_name(sprint_id)
+
+
+def report_source(s: Settings) -> Path:
+    """The file a command-line report reads: the warehouse (freshest), or its published snapshot
+    while a writer holds the warehouse (DuckDB lets no other process read it then)."""
+    snapshot = s.config.snapshot_path
+    if not snapshot.exists():
+        return s.warehouse
+    try:
+        with connect(s.warehouse, read_only=True):
+            return s.warehouse
+    except WarehouseError:
+        return snapshot

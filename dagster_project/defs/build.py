@@ -12,6 +12,9 @@ from dagster_project.defs.automation.sensors import notify_run_failure, partitio
 from dagster_project.defs.git.assets import RAW_GIT, raw_git
 from dagster_project.defs.git.partitions import GIT_REPOS_NAME
 from dagster_project.defs.git.staged import raw_git_staged
+from dagster_project.defs.report.assets import BOARD_PACK, board_pack
+from dagster_project.defs.report.schedules import board_pack_schedule
+from dagster_project.defs.report.sensors import board_pack_sensor
 from dagster_project.defs.sources.assets import raw_key, source_asset
 from dagster_project.defs.sources.partitions import partitions_name
 from dagster_project.defs.sources.resources import secrets_key, source_secrets
@@ -87,11 +90,24 @@ def build_definitions(
     assets += derived
     checks += mart_checks()
     jobs.append(dg.define_asset_job("derive", selection=dg.AssetSelection.assets(*derived)))
+    # The board pack runs only when asked: at a sprint's end, when a tracker sprint closes, or by hand.
+    assets.append(board_pack)
+    pack_job = dg.define_asset_job(
+        "report",
+        selection=[BOARD_PACK],
+        description="The board pack of one organisation sprint.",
+    )
+    jobs.append(pack_job)
+    schedules.append(board_pack_schedule(pack_job, rt.config.schedule))
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,
         jobs=jobs,
         schedules=schedules,
-        sensors=[partitions_sensor(desired_partitions), notify_run_failure],
+        sensors=[
+            partitions_sensor(desired_partitions),
+            notify_run_failure,
+            board_pack_sensor(pack_job, rt.config.schedule),
+        ],
         resources=resources,
     )

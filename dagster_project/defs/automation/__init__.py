@@ -1,1 +1,1 @@
-"""When things run: the daily schedule, the sprint-end board pack, sensors for configuration changes and failures."""
+"""When things run: the daily schedule, sensors for configuration changes and failures (the board pack's are in defs/report)."""
