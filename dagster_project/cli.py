@@ -34,6 +34,7 @@ from dagster_project.runtime import Settings, UserError, api_sources, git_source
 from ingestion import __version__
 from ingestion.attribution import RuleError
 from ingestion.connectors import SourceSettings, run_source
+from ingestion.durability import DurabilityError, measure_durability
 from ingestion.excludes import ExcludeError, Excludes
 from ingestion.git import (
     GitSource,
@@ -150,6 +151,10 @@ def ingest(
             "--source", help="Only this configured source (repeatable; git sources by name too)."
         ),
     ] = None,
+    durability: Annotated[
+        bool,
+        typer.Option(help="Measure line survival of commits whose durability window has closed."),
+    ] = True,
 ) -> None:
     """Bring the warehouse up to date with every configured source (incremental)."""
     s = settings(config)
@@ -166,9 +171,35 @@ def ingest(
     results = run_ingest(s, gits, path, workers) if gits else []
     api_results = run_api_ingest(s, apis, path) if apis else []
     run_linking(path)
+    if durability:
+        run_durability(s, [r.repo for r in results if isinstance(r, IngestResult)], path)
     failed = [r for r in [*results, *api_results] if isinstance(r, str)]
     if failed:
         raise typer.Exit(2)
+
+
+def run_durability(s: Settings, repos: list[str], path: Path) -> None:
+    """Measure the line survival of commits whose windows closed since the last run (incremental)."""
+    m = s.config.metrics
+    excludes = s.excludes()
+    with connect(path) as con:
+        migrate(con)
+        for name in repos:
+            try:
+                with _progress() as progress:
+                    result = measure_durability(con, name, excludes=excludes, churn_days=m.churn_days,
+                                                durability_days=m.durability_days, progress=progress)  # fmt: skip
+            except DurabilityError as exc:
+                _warn(str(exc))
+                continue
+            if result.status == "ok":
+                out.print(
+                    f"{name}: line survival of {result.measured} commits measured ({result.replayed} replayed) "
+                    f"in {result.seconds:.1f}s; {result.waiting} wait for their {m.durability_days}-day window",
+                    highlight=False,
+                )
+            for warning in result.warnings:
+                _warn(f"{name}: {warning}")
 
 
 def run_linking(path: Path) -> None:

@@ -34,6 +34,7 @@ commit's own attribution (`kind = "commit"`). States hold origin ids only: no fi
 beyond the commit being applied.
 """
 
+from array import array
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,13 +54,14 @@ _COPY_SCORE = 40  # git blame's BLAME_DEFAULT_COPY_SCORE
 _HITS = 8  # source positions kept per window; the longest match among them wins
 _BINARY_SNIFF = 8000  # git's buffer_is_binary
 _MAX_SOURCE_BYTES = 1 << 20  # larger files are not searched for copies (data, fixtures)
-_KEY_CACHE = 4096  # blobs whose line keys are kept between commits
+_KEY_CACHE = 1024  # blobs whose line keys are kept between commits
 _BLOB_CACHE = 512  # blobs whose content is kept between reads (a commit reads each several times)
 _SIGNIFICANT = -(
     -_COPY_SCORE // _WINDOW
 )  # a copied block holds a line with this many alphanumerics
-_TREE_FILES = 60_000  # files whose significant keys are kept for copy searches
-_TREE_CACHE = 50_000  # parsed trees kept
+_TREE_FILES = 12_000  # files whose significant keys are kept for copy searches (a few trees)
+_TREE_CACHE = 4096  # parsed trees kept
+_TREE_LISTINGS = 1024  # recursive blob listings of trees kept
 _RENAME_SIMILARITY = 0.5  # git's default rename threshold (-M50%), here in unchanged lines
 _RENAME_PAIRS = (
     400  # beyond this many (created, deleted) pairs, only files of the same name are compared
@@ -68,11 +70,14 @@ _DIR = b"40000"
 _NON_ALNUM = bytes(c for c in range(256) if not (chr(c).isascii() and chr(c).isalnum()))
 _FORCE_TEXT = DiffOption.FORCE_TEXT
 _ABSENT = object()
+_NO_KEYS = array("q")
 
 Files = dict[bytes, list[int]]
 """A commit's state: path -> origin id of each line. A path absent here holds old lines only."""
 Hunk = tuple[int, int, int, int]
 """(old start, old count, new start, new count) of a zero-context hunk, starts 0-based."""
+Keys = Sequence[int]
+"""Comparison keys of consecutive lines (an array of 64-bit integers, or a slice of one)."""
 Change = tuple[bytes, bytes | None, bytes | None, bytes | None, bytes | None]
 """(path, old mode, old oid, new mode, new oid) from the tree differ."""
 
@@ -88,7 +93,7 @@ class Origin:
 
 @dataclass
 class _Source:
-    keys: list[int]
+    keys: Keys
     origins: list[int]
 
 
@@ -155,7 +160,7 @@ class Lineage:
         self._ids: dict[Origin, int] = {}
         self._by_sha: dict[str, list[int]] = {}
         self._counted: dict[bytes, bool] = {}
-        self._keys: dict[bytes, list[int]] = {}
+        self._keys: dict[bytes, Keys] = {}
         self._trees: dict[bytes, dict[bytes, tuple[bytes, bytes]]] = {}
         self._tree_blobs: dict[bytes, dict[bytes, bytes]] = {}
         self._blobs: dict[bytes, bytes] = {}
@@ -216,13 +221,13 @@ class Lineage:
         data = self._read(oid)
         return None if is_binary(data) else data
 
-    def _key_lines(self, oid: bytes, data: bytes | None = None) -> list[int]:
-        """Comparison key of each line of a blob: the hash of the line without surrounding blanks."""
+    def _key_lines(self, oid: bytes, data: bytes | None = None) -> Keys:
+        """Comparison key of each line of a blob: the hash of the line without surrounding blanks,
+        as 64-bit machine integers (a fifth of the memory of Python ints)."""
         found = self._keys.get(oid)
         if found is None:
-            found = list(
-                map(hash, map(bytes.strip, split_lines(self._read(oid) if data is None else data)))
-            )
+            lines = split_lines(self._read(oid) if data is None else data)
+            found = array("q", map(hash, map(bytes.strip, lines)))
             if len(self._keys) >= _KEY_CACHE:
                 self._keys.clear()  # crude but bounded; keys are recomputed when needed again
             self._keys[oid] = found
@@ -343,7 +348,7 @@ class Lineage:
                 continue
             assert old_oid is not None
             lines, added, cut = _splice(old, self._hunks(old_oid, new_oid))
-            keys = self._key_lines(old_oid) if cut else []
+            keys = self._key_lines(old_oid) if cut else _NO_KEYS
             for start, end in cut:
                 removed.append(_Source(keys[start:end], old[start:end]))
                 if delta is not None:
@@ -353,7 +358,7 @@ class Lineage:
         if deleted:
             self._pair_renames(pending, deleted, modified)
             for gone in deleted:
-                keys = self._key_lines(gone.oid) if gone.cut else []
+                keys = self._key_lines(gone.oid) if gone.cut else _NO_KEYS
                 for start, end in gone.cut:
                     removed.append(_Source(keys[start:end], gone.origins[start:end]))
                     if delta is not None:
@@ -473,7 +478,7 @@ class Lineage:
 
     @staticmethod
     def _index(
-        sources: Iterable[tuple[int, list[int]]], keys: set[int], windows: set[int]
+        sources: Iterable[tuple[int, Keys]], keys: set[int], windows: set[int]
     ) -> dict[int, list[tuple[int, int]]]:
         """window hash -> (source, position), for the windows of the sources that the targets have.
 
@@ -497,9 +502,7 @@ class Lineage:
         if not index:
             return
 
-        def find(
-            window: int, keys: list[int], i: int, end: int
-        ) -> tuple[int, list[int], int] | None:
+        def find(window: int, keys: Keys, i: int, end: int) -> tuple[int, list[int], int] | None:
             best: tuple[int, list[int], int] | None = None
             for s, pos in index.get(window, ()):
                 n = _run(sources[s].keys, pos, keys, i, end)
@@ -511,7 +514,7 @@ class Lineage:
             self._fill(item, threshold, find)
 
     def _fill(self, item: _Added, threshold: int,
-              find: Callable[[int, list[int], int, int], tuple[int, list[int], int] | None]) -> None:  # fmt: skip
+              find: Callable[[int, Keys, int, int], tuple[int, list[int], int] | None]) -> None:  # fmt: skip
         """Resolve the open runs of a file against sources, block by block, greedily from the top."""
         k = self._key_lines(item.oid)
         weights: list[int] | None = None
@@ -560,9 +563,7 @@ class Lineage:
             known = before[path] if path in before else files.get(path)
             return known if known is not None else [OLD] * len(keys[s])
 
-        def find(
-            window: int, target: list[int], i: int, end: int
-        ) -> tuple[int, list[int], int] | None:
+        def find(window: int, target: Keys, i: int, end: int) -> tuple[int, list[int], int] | None:
             best: tuple[int, int, int] | None = None
             for s, pos in index.get(window, ()):
                 n = _run(keys[s], pos, target, i, end)
@@ -584,7 +585,7 @@ class Lineage:
                         found.setdefault(blob, name + b"/" + path)
                 elif _regular(mode):
                     found.setdefault(oid, name)
-            if len(self._tree_blobs) >= _TREE_CACHE:
+            if len(self._tree_blobs) >= _TREE_LISTINGS:
                 self._tree_blobs.clear()
             self._tree_blobs[tree] = found
         return found
@@ -682,7 +683,7 @@ class Lineage:
         return lines
 
 
-def _run(source: list[int], pos: int, keys: list[int], i: int, end: int) -> int:
+def _run(source: Keys, pos: int, keys: Keys, i: int, end: int) -> int:
     """How many lines from keys[i] (before end) equal source from pos."""
     n, limit = 0, min(end - i, len(source) - pos)
     while n < limit and source[pos + n] == keys[i + n]:

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
-from metrics import ai, dora, flow, quality, velocity
+from metrics import ai, dora, durability, flow, quality, velocity
 from metrics.calendar import build_calendar
 from metrics.common import METRIC_ROW_SCHEMA
 from metrics.definitions import definitions
@@ -99,12 +99,16 @@ FAMILIES: dict[str, Family] = {
     "quality": quality.quality,
     "flow": flow.family,
     "dora": dora.family,
+    "durability": durability.family,
     "guard": velocity.guard,
 }
 
 # Builders of further fact marts (name -> frame), built before the families run and handed to
 # them in Context.facts (docs/warehouse.md, "Marts").
-FACT_MARTS: tuple[Callable[[Context], dict[str, pl.DataFrame]], ...] = (dora.fact_marts,)
+FACT_MARTS: tuple[Callable[[Context], dict[str, pl.DataFrame]], ...] = (
+    dora.fact_marts,
+    durability.fact_marts,
+)
 
 
 def _table(con: duckdb.DuckDBPyConnection, sql: str) -> pl.LazyFrame:
@@ -160,6 +164,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection) -> Inputs:
             "UNION SELECT DISTINCT lower(login) FROM identities WHERE account_type IN ('bot', 'app') "
             "UNION SELECT DISTINCT lower(author_login) FROM pull_requests WHERE author_type = 'bot'",
         ),
+        extra={"commit_durability": _table(con, "SELECT * FROM commit_durability")},
     )
 
 
