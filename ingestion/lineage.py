@@ -36,7 +36,7 @@ beyond the commit being applied.
 
 from array import array
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pygit2
@@ -59,9 +59,10 @@ _BLOB_CACHE = 512  # blobs whose content is kept between reads (a commit reads e
 _SIGNIFICANT = -(
     -_COPY_SCORE // _WINDOW
 )  # a copied block holds a line with this many alphanumerics
-_TREE_FILES = 12_000  # files whose significant keys are kept for copy searches (a few trees)
+_TREE_FILES = (
+    8192  # files whose significant keys are kept for copy searches (a tree and its changes)
+)
 _TREE_CACHE = 4096  # parsed trees kept
-_TREE_LISTINGS = 1024  # recursive blob listings of trees kept
 _RENAME_SIMILARITY = 0.5  # git's default rename threshold (-M50%), here in unchanged lines
 _RENAME_PAIRS = (
     400  # beyond this many (created, deleted) pairs, only files of the same name are compared
@@ -162,7 +163,6 @@ class Lineage:
         self._counted: dict[bytes, bool] = {}
         self._keys: dict[bytes, Keys] = {}
         self._trees: dict[bytes, dict[bytes, tuple[bytes, bytes]]] = {}
-        self._tree_blobs: dict[bytes, dict[bytes, bytes]] = {}
         self._blobs: dict[bytes, bytes] = {}
         # Keys of the significant lines of every file searched for copies: a copied block of at
         # least _WINDOW lines and _COPY_SCORE alphanumerics has such a line, so files sharing none
@@ -544,15 +544,18 @@ class Lineage:
     def _match_tree(self, items: list[_Added], tree: bytes, before: Mapping[bytes, list[int] | None],
                     files: Files) -> None:  # fmt: skip
         """Copies into new files from any text file of the parent tree (git blame -C -C)."""
-        blobs = self._tree_blob_paths(tree)
         targets, windows = self._targets(items)
-        wanted = set()
+        wanted: set[int] = set()
         for item in items:
             wanted |= self._significant_keys(item.oid)
         wanted &= targets
         if not wanted:
             return
-        candidates = [oid for oid in blobs if not self._significant_keys(oid).isdisjoint(wanted)]
+        blobs: dict[bytes, bytes] = {}  # candidate blob -> a path of it
+        for oid, path in self._files(tree, b""):
+            if oid not in blobs and not self._significant_keys(oid).isdisjoint(wanted):
+                blobs[oid] = path
+        candidates = list(blobs)
         keys = [self._key_lines(oid) for oid in candidates]
         index = self._index(enumerate(keys), targets, windows)
         if not index:
@@ -574,21 +577,14 @@ class Lineage:
         for item in items:
             self._fill(item, _COPY_SCORE, find)
 
-    def _tree_blob_paths(self, tree: bytes) -> dict[bytes, bytes]:
-        """blob oid -> a path of it, for every regular file of a tree (cached per subtree)."""
-        found = self._tree_blobs.get(tree)
-        if found is None:
-            found = {}
-            for name, (mode, oid) in self._entries(tree).items():
-                if mode == _DIR:
-                    for blob, path in self._tree_blob_paths(oid).items():
-                        found.setdefault(blob, name + b"/" + path)
-                elif _regular(mode):
-                    found.setdefault(oid, name)
-            if len(self._tree_blobs) >= _TREE_LISTINGS:
-                self._tree_blobs.clear()
-            self._tree_blobs[tree] = found
-        return found
+    def _files(self, tree: bytes, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """(blob oid, path) of every regular file under a tree (parsed trees are cached; listings
+        are not: a listing per root tree would hold every path once per commit searched)."""
+        for name, (mode, oid) in self._entries(tree).items():
+            if mode == _DIR:
+                yield from self._files(oid, prefix + name + b"/")
+            elif _regular(mode):
+                yield oid, prefix + name
 
     def _introduce(self, sha: str, pending: list[_Added]) -> None:
         """Placeholders left are this commit's own lines (classed by its git-ai note, if any)."""

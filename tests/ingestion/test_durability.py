@@ -1,12 +1,15 @@
 """Line survival measurement: hand-computed timelines, merges, moves, notes, incremental and resumable runs."""
 
+import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ingestion import durability
 from ingestion.durability import DurabilityError, measure_durability
@@ -249,3 +252,63 @@ def test_an_empty_repository_is_a_noop(
     repo = make_repo("empty")
     name = ingest(con, repo, tmp_path)
     assert measure_durability(con, name, excludes=Excludes.build(), as_of=LATER).status == "noop"
+
+
+# --------------------------------------------------------------------------- properties
+
+_STEP = st.tuples(
+    st.sampled_from(["add", "delete", "rewrite", "move"]),
+    st.integers(0, 40),  # position
+    st.integers(1, 6),  # lines
+    st.integers(1, 9),  # days after the previous commit
+)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(_STEP, min_size=2, max_size=10))
+def test_slices_do_not_change_the_measurement_and_survival_is_bounded(
+    git_env: dict[str, str], steps: list[tuple[str, int, int, int]]
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        repo = GitRepo(root / "repo", git_env)
+        repo.path.mkdir()
+        repo.run("-c", "init.defaultBranch=main", "init", "-q")
+        files = {"a.py": lines("seed", 8), "b.py": []}
+        when, fresh = datetime(2026, 1, 1, 10, tzinfo=UTC), 0
+        repo.commit("base", {p: text(v) for p, v in files.items()}, date=when.isoformat())
+        for i, (op, at_line, n, days) in enumerate(steps):
+            source = files["a.py"] if i % 2 == 0 else files["b.py"]
+            target = files["b.py"] if source is files["a.py"] else files["a.py"]
+            at_line = min(at_line, len(source))
+            if op == "add":
+                source[at_line:at_line] = lines(f"n{i}", n, fresh)
+                fresh += n
+            elif op == "delete":
+                del source[at_line : at_line + n]
+            elif op == "rewrite":
+                source[at_line : at_line + n] = lines(f"r{i}", min(n, len(source) - at_line), fresh)
+                fresh += n
+            else:
+                block = source[at_line : at_line + n]
+                del source[at_line : at_line + n]
+                target.extend(block)
+            when += timedelta(days=days)
+            repo.commit(f"s{i}", {p: text(v) for p, v in files.items()}, date=when.isoformat())
+        with connect(root / "w.duckdb") as con:
+            migrate(con)
+            name = ingest(con, repo, root)
+            measure_durability(con, name, excludes=Excludes.build(), as_of=LATER)
+            whole = measured(con, *COLUMNS, "landed_at", "churn_sha", "durable_sha")
+            con.execute("DELETE FROM commit_durability")
+            original = durability.SLICE_DAYS
+            durability.SLICE_DAYS = 2
+            try:
+                measure_durability(con, name, excludes=Excludes.build(), as_of=LATER)
+            finally:
+                durability.SLICE_DAYS = original
+            assert measured(con, *COLUMNS, "landed_at", "churn_sha", "durable_sha") == whole
+            for added, churn, durable, *_ in whole.values():
+                assert 0 <= churn <= added and 0 <= durable <= added
