@@ -134,6 +134,7 @@ def main() -> None:
         str(repo_path),
         "--warehouse",
         str(warehouse),
+        "--no-durability",  # line survival is benchmarked on its own (bench_range_attribution.py)
     ]
     if args.workers:
         cli += ["--workers", str(args.workers)]

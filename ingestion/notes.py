@@ -84,6 +84,52 @@ def parse_note(sha: str, text: str) -> list[NoteRow]:
     ]
 
 
+LineClass = tuple[int, int, str, str | None]
+"""(first line, last line, kind 'ai'|'human', tool) of an attested range, 1-based and inclusive."""
+
+
+def note_line_classes(text: str) -> dict[str, list[LineClass]]:
+    """Per file, the line ranges an authorship log attests and who wrote them; {} when unparseable.
+
+    Line numbers refer to the file as the annotated commit left it. Lines no key names are
+    untracked and absent here.
+    """
+    head, sep, tail = text.partition("\n---\n")
+    if not sep:
+        if not text.startswith("---\n"):
+            return {}
+        head, tail = "", text[4:]
+    try:
+        meta: dict[str, Any] = json.loads(tail)
+    except json.JSONDecodeError:
+        return {}
+    if not str(meta.get("schema_version", "")).startswith("authorship/"):
+        return {}
+    sessions: dict[str, Any] = meta.get("sessions") or {}
+    prompts: dict[str, Any] = meta.get("prompts") or {}
+    found: dict[str, list[LineClass]] = defaultdict(list)
+    current_file: str | None = None
+    for raw in head.splitlines():
+        if not raw.strip():
+            continue
+        if not raw.startswith(" "):
+            current_file = raw.strip().strip('"')
+            continue
+        key, _, ranges = raw.strip().partition(" ")
+        group = _classify(key, sessions, prompts)
+        if group is None or current_file is None:
+            continue
+        kind, tool, _model = group
+        for part in ranges.split(","):
+            match = _RANGE.match(part.strip())
+            if match:
+                first = int(match[1])
+                found[current_file].append(
+                    (first, int(match[2]) if match[2] else first, kind, tool)
+                )
+    return dict(found)
+
+
 def _classify(
     key: str, sessions: dict[str, Any], prompts: dict[str, Any]
 ) -> tuple[str, str | None, str | None] | None:

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
-from metrics import ai, dora, flow, quality, velocity
+from metrics import ai, dora, durability, flow, quality, velocity
 from metrics.calendar import build_calendar
 from metrics.common import METRIC_ROW_SCHEMA
 from metrics.definitions import definitions
@@ -114,12 +114,16 @@ FAMILIES: dict[str, Family] = {
     "quality": quality.quality,
     "flow": flow.family,
     "dora": dora.family,
+    "durability": durability.family,
     "guard": velocity.guard,
 }
 
 # Builders of further fact marts (name -> frame) per family, built before the families run and
 # handed to them in Context.facts (docs/warehouse.md, "Marts").
-FACT_MARTS: dict[str, Callable[[Context], dict[str, pl.DataFrame]]] = {"dora": dora.fact_marts}
+FACT_MARTS: dict[str, Callable[[Context], dict[str, pl.DataFrame]]] = {
+    "dora": dora.fact_marts,
+    "durability": durability.fact_marts,
+}
 
 # Families whose rows for a sprint depend only on facts at or after that sprint's start: commits
 # by committed_at and PRs by finished_at, with their trailers, notes, reviews and PR commits.
@@ -275,6 +279,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
             links=table("links", _LINKS_SQL),
         ),
         reads=reads,
+        extra={"commit_durability": table("commit_durability", "SELECT * FROM commit_durability")},
     )
 
 

@@ -177,6 +177,9 @@ def test_no_content_diff_or_body_reaches_the_warehouse(
         ).fetchall()[0][0]
         notes = con.execute("SELECT kind, tool, lines, files FROM commit_ai_notes").fetchall()
         files = con.execute("SELECT path, change FROM commit_files ORDER BY sha, path").fetchall()
+        survival = con.execute(
+            "SELECT count(*), sum(lines_added) FROM commit_durability"
+        ).fetchall()[0]
     finally:
         con.close()
     assert subjects[0] == (f"Add payment service {shown['subject']}", "claude_code")
@@ -188,6 +191,7 @@ def test_no_content_diff_or_body_reaches_the_warehouse(
     assert body_evidence >= 1  # the body was read (the footer attributed the commit) ...
     assert notes == [("ai", "claude_code", 2, 1)]  # ... and so was the note
     assert ("src/old.py", "D") in files
+    assert survival[0] == 3 and survival[1] > 0  # the lines were followed too (counts only)
 
     # (a) ... but no text column of any table holds content, diff text, body, tag message or prompt.
     leaks = {name: found[value] for name, value in hidden.items() if found[value]}

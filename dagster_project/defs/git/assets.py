@@ -1,4 +1,4 @@
-"""The raw git asset: commits, files, trailers, notes and attribution of each configured repository."""
+"""The raw git asset: commits, files, trailers, notes, attribution and line survival of each configured repository."""
 
 import dagster as dg
 
@@ -6,6 +6,7 @@ from dagster_project.defs.git.partitions import GIT_REPOS
 from dagster_project.defs.policy import STEP_RETRY, WAREHOUSE_POOL
 from dagster_project.defs.warehouse.resources import WarehouseResource
 from dagster_project.runtime import git_sources
+from ingestion.durability import DurabilityError, measure_durability
 from ingestion.git import GitSourceError, ingest_repository
 
 RAW_GIT = dg.AssetKey(["raw", "git"])
@@ -19,7 +20,8 @@ RAW_GIT = dg.AssetKey(["raw", "git"])
     retry_policy=STEP_RETRY,
     group_name="ingest",
     kinds={"git", "duckdb"},
-    description="Commits, per-file line counts, trailers, git-ai notes and AI attribution, incremental per repository.",
+    description="Commits, per-file line counts, trailers, git-ai notes and AI attribution, incremental per repository; "
+    "then the line survival of commits whose durability window has closed.",
 )
 def raw_git(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -37,6 +39,7 @@ def raw_git(
             f"no git source named {', '.join(missing)} in {rt.path}; the partitions are out of date"
         )
     added: dict[str, int] = {}
+    measured: dict[str, int] = {}
     seconds = 0.0
     warnings: list[str] = []
     with warehouse.writer() as con:
@@ -53,12 +56,23 @@ def raw_git(
             context.log.info(
                 f"{key}: {result.status}, +{result.commits_added} commits ({result.commits_total} stored)"
             )
+            # Windows close as days pass, so survival is measured on every run, even a no-op one.
+            m = rt.config.metrics
+            try:
+                survival = measure_durability(con, result.repo, excludes=rt.excludes(), churn_days=m.churn_days,
+                                              durability_days=m.durability_days)  # fmt: skip
+            except DurabilityError as exc:
+                warnings.append(f"{key}: {exc}")
+                continue
+            measured[key] = survival.measured
+            seconds += survival.seconds
     for warning in warnings:
         context.log.warning(warning)
     return dg.MaterializeResult(
         metadata={
             "commits_added": sum(added.values()),
             "by_repository": dg.MetadataValue.json(added),
+            "durability_measured": sum(measured.values()),
             "seconds": round(seconds, 2),
             "warnings": dg.MetadataValue.json(warnings),
         }
