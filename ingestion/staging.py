@@ -23,6 +23,7 @@ REPO_TABLES: dict[str, str] = {
     "commit_files": "repo = ?",
     "commit_trailers": "repo = ?",
     "commit_ai_notes": "repo = ?",
+    "commit_durability": "repo = ?",
     "ai_evidence": "subject_kind = 'commit' AND repo = ?",
     "ingest_runs": "kind = 'git' AND scope = ?",
 }

@@ -456,6 +456,13 @@ def test_staged_ingest_fans_out_over_processes_and_merges_with_one_writer(
     with duckdb.connect(str(tmp_path / "ws" / "warehouse.duckdb"), read_only=True) as con:
         counts = dict(con.execute("SELECT repo, count(*) FROM commits GROUP BY repo").fetchall())
         assert counts == {f"svc{n}": n + 2 for n in range(6)}
+        # Line survival was measured in the stage step and merged with the repository's rows.
+        survived = con.execute(
+            "SELECT repo, count(*), sum(lines_added) FROM commit_durability GROUP BY repo"
+        ).fetchall()
+        assert sorted(survived) == [
+            (f"svc{n}", n + 2, sum(i + 1 for i in range(n + 2))) for n in range(6)
+        ]
     # A second run stages incrementally and merges the same rows again: nothing doubles.
     with dg.instance_for_test() as instance:
         assert dg.execute_job(job, instance=instance).success
@@ -464,3 +471,6 @@ def test_staged_ingest_fans_out_over_processes_and_merges_with_one_writer(
             (sum(n + 2 for n in range(6)),)
         ]
         assert con.execute("SELECT count(*) FROM repos").fetchall() == [(6,)]
+        assert con.execute("SELECT count(*) FROM commit_durability").fetchall() == [
+            (sum(n + 2 for n in range(6)),)
+        ]

@@ -6,6 +6,7 @@ from dagster_project.defs.git.assets import RAW_GIT
 from dagster_project.defs.policy import STEP_RETRY, WAREHOUSE_POOL
 from dagster_project.defs.warehouse.resources import WarehouseResource
 from dagster_project.runtime import git_sources
+from ingestion.durability import DurabilityError, measure_durability
 from ingestion.git import GitSourceError, ingest_repository
 from ingestion.staging import StagingArea, export_repository, merge_repository, safe_name
 from ingestion.warehouse import connect, migrate
@@ -31,7 +32,7 @@ def configured_repositories(warehouse: WarehouseResource):
 @dg.op(
     pool=STAGING_POOL,
     retry_policy=STEP_RETRY,
-    description="Ingest one repository into its staging file; export it as Parquet.",
+    description="Ingest one repository into its staging file, measure its line survival; export it as Parquet.",
 )
 def stage_repository(
     context: dg.OpExecutionContext, warehouse: WarehouseResource, repo: str
@@ -48,9 +49,20 @@ def stage_repository(
                                        rules=rt.rules(), workers=rt.config.ingest.workers, path_hasher=rt.path_hasher())  # fmt: skip
         except GitSourceError as exc:
             raise dg.Failure(str(exc), allow_retries=False) from None
+        # Survival is measured here, in parallel, next to the repository's own rows; windows close
+        # as days pass, so on every run.
+        m = rt.config.metrics
+        try:
+            survival = measure_durability(con, result.repo, excludes=rt.excludes(), churn_days=m.churn_days,
+                                          durability_days=m.durability_days)  # fmt: skip
+            measured = survival.measured
+        except DurabilityError as exc:
+            context.log.warning(f"{repo}: {exc}")
+            measured = 0
     counts = export_repository(area, repo)
     context.log.info(
-        f"{repo}: {result.status}, +{result.commits_added} commits; staged {counts['commits']} commits"
+        f"{repo}: {result.status}, +{result.commits_added} commits, {measured} measured for "
+        f"durability; staged {counts['commits']} commits"
     )
     return repo
 
