@@ -71,6 +71,9 @@ class Inputs:
     deployment_statuses: pl.LazyFrame
     identities: pl.LazyFrame
     evidence_authors: pl.LazyFrame  # author identities that matched an agent or bot rule
+    # Raw commits that other tables point at (PR merge commits, deployed and released shas, commits
+    # authored at the instant of a PR commit); None: look them up in `commits`.
+    linked_commits: pl.LazyFrame | None = None
     extra: dict[str, pl.LazyFrame] = field(default_factory=dict)
     history: History | None = None  # None: computed from the frames above
     reads: dict[str, tuple[float, float]] = field(default_factory=dict)  # table: wall, CPU seconds
@@ -195,6 +198,14 @@ SELECT identity, kind, seen, name FROM (
     UNION ALL SELECT 5, account_id, kind, 0, name FROM identities
 ) WHERE identity IS NOT NULL ORDER BY part, identity, kind
 """
+# What DORA looks up in the raw commits (dora._raw_commits), found by DuckDB instead of by hashing
+# every commit in Polars.
+_LINKED_COMMITS_SQL = """
+SELECT repo, sha, committed_at, authored_at, author_email, is_revert FROM commits
+WHERE sha IN (SELECT merge_commit_sha FROM pull_requests UNION SELECT sha FROM deployments
+              UNION SELECT target_sha FROM releases)
+   OR authored_at IN (SELECT authored_at FROM pr_commits)
+"""
 _LINKS_SQL = """
 SELECT DISTINCT author_email AS a, author_canonical_email AS b FROM commits
 UNION ALL SELECT DISTINCT author_email, author_login FROM pr_commits
@@ -269,6 +280,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
             "UNION SELECT DISTINCT lower(login) FROM identities WHERE account_type IN ('bot', 'app') "
             "UNION SELECT DISTINCT lower(author_login) FROM pull_requests WHERE author_type = 'bot'",
         ),
+        linked_commits=table("linked_commits", _LINKED_COMMITS_SQL),
         history=History(
             first_commit=table("first_commit", "SELECT min(committed_at) AS first FROM commits"),
             observed=table("observed", _OBSERVED_SQL),
