@@ -24,6 +24,7 @@ from metrics.definitions import definitions
 from metrics.facts import fact_commits, fact_prs
 from metrics.model import ORG, SPRINT_METRICS_SCHEMA, Settings
 from metrics.people import membership, resolve
+from metrics.tickets import TIMELINE_FIELDS
 
 HEADLINE = (
     "acr_lines",
@@ -74,6 +75,9 @@ class Inputs:
     # Raw commits that other tables point at (PR merge commits, deployed and released shas, commits
     # authored at the instant of a PR commit); None: look them up in `commits`.
     linked_commits: pl.LazyFrame | None = None
+    # source: the sources whose live tickets have any changelog entry, when `ticket_events` holds
+    # only the fields the timelines read; None: every field is there.
+    changelog_sources: pl.LazyFrame | None = None
     extra: dict[str, pl.LazyFrame] = field(default_factory=dict)
     history: History | None = None  # None: computed from the frames above
     reads: dict[str, tuple[float, float]] = field(default_factory=dict)  # table: wall, CPU seconds
@@ -206,6 +210,10 @@ WHERE sha IN (SELECT merge_commit_sha FROM pull_requests UNION SELECT sha FROM d
               UNION SELECT target_sha FROM releases)
    OR authored_at IN (SELECT authored_at FROM pr_commits)
 """
+_CHANGELOG_SOURCES_SQL = """
+SELECT DISTINCT source FROM ticket_events
+WHERE (source, ticket_id) IN (SELECT source, ticket_id FROM tickets WHERE NOT is_deleted)
+"""
 _LINKS_SQL = """
 SELECT DISTINCT author_email AS a, author_canonical_email AS b FROM commits
 UNION ALL SELECT DISTINCT author_email, author_login FROM pr_commits
@@ -252,10 +260,16 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
         ),
         prs=table(
             "prs",
-            "SELECT * FROM pull_requests",
+            "SELECT source, repo, number, title, author_login, author_type, state, is_draft, created_at, merged_at, "
+            "closed_at, base_ref, head_ref, additions, deletions, changed_files, labels, merge_commit_sha, "
+            "first_commit_at, ai_tool, ai_mode, is_deleted FROM pull_requests",
             "coalesce(merged_at, closed_at, created_at) >= ?",
         ),
-        reviews=table("reviews", "SELECT * FROM pr_reviews", in_prs),
+        reviews=table(
+            "reviews",
+            "SELECT source, repo, pr_number, state, submitted_at, is_human FROM pr_reviews",
+            in_prs,
+        ),
         pr_commits=table(
             "pr_commits",
             "SELECT source, repo, pr_number, sha, position, author_email, author_login, authored_at, trailers, "
@@ -263,13 +277,30 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
             in_prs,
         ),
         forge_repos=table("forge_repos", "SELECT * FROM forge_repos"),
-        tickets=table("tickets", "SELECT * FROM tickets"),
-        ticket_events=table("ticket_events", "SELECT * FROM ticket_events"),
+        tickets=table(
+            "tickets",
+            "SELECT source, tracker, ticket_id, key, project, type, type_category, status, status_category, "
+            "story_points, assignee_id, labels, sprint_id, created_at, updated_at, resolved_at, is_deleted "
+            "FROM tickets",
+        ),
+        # Only the fields the timelines read (a third of the changelog is assignee and resolution
+        # changes); whether a source keeps a changelog at all comes from `changelog_sources`.
+        ticket_events=table(
+            "ticket_events",
+            "SELECT source, ticket_id, event_id, position, changed_at, field, from_id, to_id, from_value, "
+            "to_value FROM ticket_events",
+            where="field IN (" + ", ".join(f"'{f}'" for f in TIMELINE_FIELDS) + ")",
+        ),
+        changelog_sources=table("changelog_sources", _CHANGELOG_SOURCES_SQL),
         ticket_sprints=table("ticket_sprints", "SELECT * FROM ticket_sprints"),
         ticket_statuses=table("ticket_statuses", "SELECT * FROM ticket_statuses"),
         sprints=table("sprints", "SELECT * FROM sprints"),
         releases=table("releases", "SELECT * FROM releases"),
-        deployments=table("deployments", "SELECT * FROM deployments"),
+        deployments=table(
+            "deployments",
+            "SELECT source, repo, deployment_id, sha, ref, environment, created_at, latest_state, "
+            "latest_state_at, is_deleted FROM deployments",
+        ),
         deployment_statuses=table("deployment_statuses", "SELECT * FROM deployment_statuses"),
         identities=table("identities", "SELECT * FROM identities"),
         evidence_authors=table(

@@ -30,6 +30,8 @@ NOT_SCOPE = ("epic", "subtask")
 # Before any tracker history: the state a ticket had when it was created.
 _EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 _TICKET = ["source", "ticket_id"]
+# The changelog fields the timelines read.
+TIMELINE_FIELDS = ("sprint", "story_points", "status")
 # The order of a ticket's changes: time, then history id, then item within the history entry.
 _CHANGE_ORDER = ["changed_at", "event_id", "position"]
 
@@ -439,6 +441,7 @@ class Timelines:
     intervals: pl.LazyFrame  # membership_intervals
     points: pl.LazyFrame  # points_timeline
     status: pl.LazyFrame  # status_timeline
+    changelog_sources: pl.LazyFrame  # source: sources whose live tickets have any changelog
 
 
 def timelines(
@@ -446,7 +449,14 @@ def timelines(
     raw_events: pl.LazyFrame,
     ticket_sprints: pl.LazyFrame,
     statuses: pl.LazyFrame,
+    *,
+    changelog_sources: pl.LazyFrame | None = None,
 ) -> Timelines:
+    """The timelines of the live tickets.
+
+    `changelog_sources`: the sources whose live tickets have any changelog entry, when
+    `raw_events` holds only the fields the timelines read (else taken from `raw_events`).
+    """
     tickets = raw_tickets.filter(~pl.col("is_deleted"))
     events = raw_events.join(tickets.select(_TICKET), on=_TICKET, how="semi")
     return Timelines(
@@ -455,6 +465,9 @@ def timelines(
         intervals=membership_intervals(tickets, events, ticket_sprints),
         points=points_timeline(tickets, events),
         status=status_timeline(tickets, events, statuses),
+        changelog_sources=(
+            events.select("source").unique() if changelog_sources is None else changelog_sources
+        ),
     )
 
 
@@ -485,7 +498,7 @@ def tickets_fact(
     """mart_tickets: one row per live ticket with its team, when it was done, and its creation sprint."""
     tickets, status = lines.tickets, lines.status
     # A source whose tickets have any history keeps one: an empty history there is a real one.
-    with_changelog = lines.events.select("source").unique().with_columns(pl.lit(True).alias("_log"))
+    with_changelog = lines.changelog_sources.with_columns(pl.lit(True).alias("_log"))
     boards = tracker_team_sprints(calendar, settings)
     # The latest status row of each ticket (one row per ticket and instant).
     now = status.group_by(_TICKET).agg(
@@ -722,7 +735,15 @@ def delivery_facts(ctx: "Context") -> dict[str, pl.LazyFrame]:
                 status_timeline(live, events, inputs.ticket_statuses),
             ]
         )
-        lines = Timelines(live, events, intervals.lazy(), points.lazy(), status.lazy())
+        sources = inputs.changelog_sources
+        lines = Timelines(
+            live,
+            events,
+            intervals.lazy(),
+            points.lazy(),
+            status.lazy(),
+            events.select("source").unique() if sources is None else sources,
+        )
         tickets = tickets_fact(
             lines, inputs.ticket_sprints, calendar, ctx.identity_map, ctx.members, settings
         ).collect()
