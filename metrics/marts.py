@@ -17,14 +17,13 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
-from metrics import ai, dora, flow, quality, velocity
+from metrics import ai, dora, flow, quality, tickets, velocity
 from metrics.calendar import build_calendar
 from metrics.common import METRIC_ROW_SCHEMA
 from metrics.definitions import definitions
 from metrics.facts import fact_commits, fact_prs
 from metrics.model import ORG, SPRINT_METRICS_SCHEMA, Settings
 from metrics.people import membership, resolve
-from metrics.tickets import TIMELINE_FIELDS
 
 HEADLINE = (
     "acr_lines",
@@ -81,6 +80,13 @@ class Inputs:
     extra: dict[str, pl.LazyFrame] = field(default_factory=dict)
     history: History | None = None  # None: computed from the frames above
     reads: dict[str, tuple[float, float]] = field(default_factory=dict)  # table: wall, CPU seconds
+    loaded: dict[str, list[pl.DataFrame]] = field(default_factory=dict)  # table: its rows once read
+
+    def release(self, *names: str) -> None:
+        """Forget the rows read for these tables; a computation that asks again reads them again."""
+        with _READING:
+            for name in names:
+                self.loaded.get(name, []).clear()
 
 
 @dataclass
@@ -126,7 +132,10 @@ FAMILIES: dict[str, Family] = {
 
 # Builders of further fact marts (name -> frame) per family, built before the families run and
 # handed to them in Context.facts (docs/warehouse.md, "Marts").
-FACT_MARTS: dict[str, Callable[[Context], dict[str, pl.DataFrame]]] = {"dora": dora.fact_marts}
+FACT_MARTS: dict[str, Callable[[Context], dict[str, pl.DataFrame]]] = {
+    "delivery": tickets.fact_marts,
+    "dora": dora.fact_marts,
+}
 
 # Families whose rows for a sprint depend only on facts at or after that sprint's start: commits
 # by committed_at and PRs by finished_at, with their trailers, notes, reviews and PR commits.
@@ -158,13 +167,17 @@ def _table(
     *,
     reads: dict[str, tuple[float, float]] | None = None,
     name: str = "",
+    loaded: dict[str, list[pl.DataFrame]] | None = None,
 ) -> pl.LazyFrame:
     """A query's result as a LazyFrame, read when a plan first collects it and then kept.
 
-    Tables no computation touches are never read; `reads` records each read's wall and CPU time.
+    Tables no computation touches are never read; `reads` adds up each table's wall and CPU time
+    of reading; `loaded[name]` holds the rows kept (`Inputs.release` empties it).
     """
     kept: list[pl.DataFrame] = []
     shape: list[pl.Schema] = []
+    if loaded is not None:
+        loaded[name] = kept
 
     def load() -> pl.DataFrame:
         with _READING:
@@ -172,8 +185,12 @@ def _table(
                 wall, cpu = time.perf_counter(), time.process_time()
                 kept.append(_read(con, sql, params))
                 if reads is not None:
-                    reads[name] = (time.perf_counter() - wall, time.process_time() - cpu)
-        return kept[0]
+                    before = reads.get(name, (0.0, 0.0))
+                    reads[name] = (
+                        before[0] + time.perf_counter() - wall,
+                        before[1] + time.process_time() - cpu,
+                    )
+            return kept[0]
 
     def schema() -> pl.Schema:
         with _READING:
@@ -230,6 +247,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
     whole.
     """
     reads: dict[str, tuple[float, float]] = {}
+    loaded: dict[str, list[pl.DataFrame]] = {}
 
     def table(name: str, sql: str, recent: str = "", where: str = "") -> pl.LazyFrame:
         if since is None or not recent:
@@ -237,7 +255,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
         else:
             conditions = " AND ".join(c for c in (where, recent) if c)
             query, params = f"{sql} WHERE {conditions}", (since,)
-        return _table(con, query, params, reads=reads, name=name)
+        return _table(con, query, params, reads=reads, name=name, loaded=loaded)
 
     in_commits = f"(repo, sha) IN ({_RECENT_COMMITS})"
     in_prs = f"(source, repo, pr_number) IN ({_RECENT_PRS})"
@@ -289,7 +307,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
             "ticket_events",
             "SELECT source, ticket_id, event_id, position, changed_at, field, from_id, to_id, from_value, "
             "to_value FROM ticket_events",
-            where="field IN (" + ", ".join(f"'{f}'" for f in TIMELINE_FIELDS) + ")",
+            where="field IN (" + ", ".join(f"'{f}'" for f in tickets.TIMELINE_FIELDS) + ")",
         ),
         changelog_sources=table("changelog_sources", _CHANGELOG_SOURCES_SQL),
         ticket_sprints=table("ticket_sprints", "SELECT * FROM ticket_sprints"),
@@ -318,6 +336,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
             links=table("links", _LINKS_SQL),
         ),
         reads=reads,
+        loaded=loaded,
     )
 
 
@@ -495,6 +514,9 @@ def compute(
         ).collect()
         prs = fact_prs(inputs.prs, inputs.reviews, inputs.pr_commits, inputs.forge_repos, resolution.identity_map.lazy(),
                        members.lazy(), cal, settings).collect()  # fmt: skip
+    if inputs.linked_commits is not None:
+        # The raw commits are in the facts now; what DORA looks up in them is in linked_commits.
+        inputs.release("commits", "trailers")
 
     ctx = Context(
         inputs,
@@ -512,6 +534,8 @@ def compute(
             with clock(f"fact_marts:{name}"):
                 fact_marts |= build(ctx)
     ctx.facts.update({name: frame.lazy() for name, frame in fact_marts.items()})
+    # The families read the facts; a raw table one still asks for is read again.
+    inputs.release(*(name for name in inputs.loaded if name != "notes"))
 
     produced = []
     for name, family in chosen.items():

@@ -758,3 +758,8 @@ def delivery_facts(ctx: "Context") -> dict[str, pl.LazyFrame]:
         name: ctx.memo[name].lazy()
         for name in ("mart_tickets", "mart_sprint_scope", "mart_releases")
     }
+
+
+def fact_marts(ctx: "Context") -> dict[str, pl.DataFrame]:
+    """mart_tickets, mart_sprint_scope and mart_releases, built before the families that share them."""
+    return {name: frame.collect() for name, frame in delivery_facts(ctx).items()}
