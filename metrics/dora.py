@@ -348,17 +348,39 @@ def blame_incidents(
     )  # fmt: skip
 
 
-def _deployments(ctx: "Context") -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """Production deployments with team and incident count; and the incidents with their blame."""
+def _raw_commits(ctx: "Context") -> pl.LazyFrame:
+    """Raw commits to look deployed shas, merge commits and rebased PR commits up in.
+
+    `Inputs.linked_commits` holds just those when the warehouse reader provides it; every other
+    commit would only be hashed and dropped by the joins below.
+    """
+    linked = ctx.inputs.linked_commits
+    return ctx.inputs.commits if linked is None else linked
+
+
+def _production(ctx: "Context") -> pl.LazyFrame:
+    """Production deployments (or stand-in releases) with outcome, cut-off and team."""
     inputs, settings = ctx.inputs, ctx.settings
-    deployments = production_deployments(
+    return production_deployments(
         inputs.deployments,
         inputs.deployment_statuses,
         inputs.releases,
         inputs.forge_repos,
-        inputs.commits,
+        _raw_commits(ctx),
         settings,
     ).pipe(_credit, settings)
+
+
+def _deployments(
+    ctx: "Context", deployments: pl.LazyFrame | None = None
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Production deployments with team and incident count; and the incidents with their blame.
+
+    `deployments`: `_production(ctx)`, when the caller has it materialised already.
+    """
+    inputs, settings = ctx.inputs, ctx.settings
+    if deployments is None:
+        deployments = _production(ctx)
     blamed = blame_incidents(incident_tickets(inputs.tickets, settings), deployments, settings)
     per_deployment = (
         blamed.filter(pl.col("d_deployment_id").is_not_null())
@@ -506,7 +528,8 @@ def _changes(ctx: "Context") -> pl.LazyFrame:
         on=["source", "repo"],
         how="left",
     )
-    merge_commits = inputs.commits.select(
+    raw_commits = _raw_commits(ctx)
+    merge_commits = raw_commits.select(
         pl.col("repo").alias("git_repo"),
         pl.col("sha").alias("merge_commit_sha"),
         pl.col("committed_at").alias("_merge_committed_at"),
@@ -560,7 +583,7 @@ def _changes(ctx: "Context") -> pl.LazyFrame:
     )
     # A rebase merge gives PR commits new ids but keeps their author and author time.
     rebased = (
-        inputs.commits.select(
+        raw_commits.select(
             pl.col("repo").alias("git_repo"),
             "sha",
             pl.col("author_email").str.strip_chars().str.to_lowercase().alias("_email"),
@@ -636,10 +659,12 @@ def _shipped(ctx: "Context", deployments: pl.LazyFrame) -> pl.LazyFrame:
         .drop("cutoff_at")
     )
     data_from = deployments.group_by("git_repo").agg(pl.col("cutoff_at").min().alias("_data_from"))
-    changes = _changes(ctx)
-    change_key = ["git_repo", "kind", "sha", "source", "repo", "number"]
-    matched = (
-        changes.select(*change_key, "in_default_at")
+    deployment_columns = ["deployment_source", "deployment_repo", "deployment_id",
+                          "deployment_sha_known", "deployed_at"]  # fmt: skip
+    # Matched in place (changes sorted by time), not matched on the side and joined back by key:
+    # at a million changes the join back on six key columns cost more than the matching.
+    return (
+        _changes(ctx)
         .sort("in_default_at")
         .join_asof(
             earliest_after.select("git_repo", "cutoff_at", "_first_success"),
@@ -649,20 +674,9 @@ def _shipped(ctx: "Context", deployments: pl.LazyFrame) -> pl.LazyFrame:
             strategy="forward",
             check_sortedness=False,
         )
+        .drop("cutoff_at")
         .join(which, on=["git_repo", "_first_success"], how="left")
-        .select(
-            *change_key,
-            "deployment_source",
-            "deployment_repo",
-            "deployment_id",
-            "deployment_sha_known",
-            pl.col("_first_success").alias("deployed_at"),
-        )
-    )
-    deployment_columns = ["deployment_source", "deployment_repo", "deployment_id",
-                          "deployment_sha_known", "deployed_at"]  # fmt: skip
-    return (
-        changes.join(matched, on=change_key, how="left", nulls_equal=True)
+        .rename({"_first_success": "deployed_at"})
         .join(data_from, on="git_repo", how="left")
         .with_columns(
             pl.when(pl.col("_data_from").is_null())
@@ -1011,7 +1025,8 @@ def fact_marts(ctx: "Context") -> dict[str, pl.DataFrame]:
     Materialised in stages: all three read the deployments and two read the shipped changes, and
     Polars re-runs a shared part of a plan for each reader (ten times slower here than staging).
     """
-    deployments, blamed = (frame.lazy() for frame in pl.collect_all(_deployments(ctx)))
+    production = _production(ctx).collect().lazy()
+    deployments, blamed = (frame.lazy() for frame in pl.collect_all(_deployments(ctx, production)))
     shipped = _shipped(ctx, deployments).collect().lazy()
     plans = {
         "mart_deployments": fact_deployments(ctx, deployments, blamed, shipped),

@@ -255,9 +255,24 @@ def _engineers(activity: pl.LazyFrame, *, org: bool) -> pl.LazyFrame:
         .group_by("team", "sprint_id")
         .agg(
             pl.len().cast(pl.Int64).alias("engineers"),
-            pl.col("merged_by_engineer").std().alias("_sd"),
+            pl.col("merged_by_engineer").cast(pl.Int64).sum().alias("_sum"),
+            (pl.col("merged_by_engineer").cast(pl.Int64) ** 2).sum().alias("_squares"),
         )
+        .with_columns(_sample_sd("engineers", "_sum", "_squares").alias("_sd"))
+        .drop("_sum", "_squares")
     )
+
+
+def _sample_sd(n: str, total: str, squares: str) -> pl.Expr:
+    """Sample standard deviation of integer counts from their exact count, sum and sum of squares.
+
+    Polars' `std` adds a group's values in the order the group-by delivered them, which varies
+    between runs, and the interval moved in its last bits; the integer sums do not depend on
+    order. NULL below two values.
+    """
+    count = pl.col(n).cast(pl.Int64)
+    spread = count * pl.col(squares) - pl.col(total) ** 2
+    return pl.when(count >= 2).then((spread / (count * (count - 1))).sqrt())
 
 
 def throughput(commits: pl.LazyFrame, prs: pl.LazyFrame, confidence: float) -> pl.LazyFrame:

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
-from metrics import ai, dora, durability, flow, quality, velocity
+from metrics import ai, dora, durability, flow, quality, tickets, velocity
 from metrics.calendar import build_calendar
 from metrics.common import METRIC_ROW_SCHEMA
 from metrics.definitions import definitions
@@ -71,9 +71,22 @@ class Inputs:
     deployment_statuses: pl.LazyFrame
     identities: pl.LazyFrame
     evidence_authors: pl.LazyFrame  # author identities that matched an agent or bot rule
+    # Raw commits that other tables point at (PR merge commits, deployed and released shas, commits
+    # authored at the instant of a PR commit); None: look them up in `commits`.
+    linked_commits: pl.LazyFrame | None = None
+    # source: the sources whose live tickets have any changelog entry, when `ticket_events` holds
+    # only the fields the timelines read; None: every field is there.
+    changelog_sources: pl.LazyFrame | None = None
     extra: dict[str, pl.LazyFrame] = field(default_factory=dict)
     history: History | None = None  # None: computed from the frames above
     reads: dict[str, tuple[float, float]] = field(default_factory=dict)  # table: wall, CPU seconds
+    loaded: dict[str, list[pl.DataFrame]] = field(default_factory=dict)  # table: its rows once read
+
+    def release(self, *names: str) -> None:
+        """Forget the rows read for these tables; a computation that asks again reads them again."""
+        with _READING:
+            for name in names:
+                self.loaded.get(name, []).clear()
 
 
 @dataclass
@@ -121,6 +134,7 @@ FAMILIES: dict[str, Family] = {
 # Builders of further fact marts (name -> frame) per family, built before the families run and
 # handed to them in Context.facts (docs/warehouse.md, "Marts").
 FACT_MARTS: dict[str, Callable[[Context], dict[str, pl.DataFrame]]] = {
+    "delivery": tickets.fact_marts,
     "dora": dora.fact_marts,
     "durability": durability.fact_marts,
 }
@@ -155,13 +169,17 @@ def _table(
     *,
     reads: dict[str, tuple[float, float]] | None = None,
     name: str = "",
+    loaded: dict[str, list[pl.DataFrame]] | None = None,
 ) -> pl.LazyFrame:
     """A query's result as a LazyFrame, read when a plan first collects it and then kept.
 
-    Tables no computation touches are never read; `reads` records each read's wall and CPU time.
+    Tables no computation touches are never read; `reads` adds up each table's wall and CPU time
+    of reading; `loaded[name]` holds the rows kept (`Inputs.release` empties it).
     """
     kept: list[pl.DataFrame] = []
     shape: list[pl.Schema] = []
+    if loaded is not None:
+        loaded[name] = kept
 
     def load() -> pl.DataFrame:
         with _READING:
@@ -169,8 +187,12 @@ def _table(
                 wall, cpu = time.perf_counter(), time.process_time()
                 kept.append(_read(con, sql, params))
                 if reads is not None:
-                    reads[name] = (time.perf_counter() - wall, time.process_time() - cpu)
-        return kept[0]
+                    before = reads.get(name, (0.0, 0.0))
+                    reads[name] = (
+                        before[0] + time.perf_counter() - wall,
+                        before[1] + time.process_time() - cpu,
+                    )
+            return kept[0]
 
     def schema() -> pl.Schema:
         with _READING:
@@ -199,6 +221,18 @@ SELECT identity, kind, seen, name FROM (
     UNION ALL SELECT 5, account_id, kind, 0, name FROM identities
 ) WHERE identity IS NOT NULL ORDER BY part, identity, kind
 """
+# What DORA looks up in the raw commits (dora._raw_commits), found by DuckDB instead of by hashing
+# every commit in Polars.
+_LINKED_COMMITS_SQL = """
+SELECT repo, sha, committed_at, authored_at, author_email, is_revert FROM commits
+WHERE sha IN (SELECT merge_commit_sha FROM pull_requests UNION SELECT sha FROM deployments
+              UNION SELECT target_sha FROM releases)
+   OR authored_at IN (SELECT authored_at FROM pr_commits)
+"""
+_CHANGELOG_SOURCES_SQL = """
+SELECT DISTINCT source FROM ticket_events
+WHERE (source, ticket_id) IN (SELECT source, ticket_id FROM tickets WHERE NOT is_deleted)
+"""
 _LINKS_SQL = """
 SELECT DISTINCT author_email AS a, author_canonical_email AS b FROM commits
 UNION ALL SELECT DISTINCT author_email, author_login FROM pr_commits
@@ -215,6 +249,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
     whole.
     """
     reads: dict[str, tuple[float, float]] = {}
+    loaded: dict[str, list[pl.DataFrame]] = {}
 
     def table(name: str, sql: str, recent: str = "", where: str = "") -> pl.LazyFrame:
         if since is None or not recent:
@@ -222,7 +257,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
         else:
             conditions = " AND ".join(c for c in (where, recent) if c)
             query, params = f"{sql} WHERE {conditions}", (since,)
-        return _table(con, query, params, reads=reads, name=name)
+        return _table(con, query, params, reads=reads, name=name, loaded=loaded)
 
     in_commits = f"(repo, sha) IN ({_RECENT_COMMITS})"
     in_prs = f"(source, repo, pr_number) IN ({_RECENT_PRS})"
@@ -245,10 +280,16 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
         ),
         prs=table(
             "prs",
-            "SELECT * FROM pull_requests",
+            "SELECT source, repo, number, title, author_login, author_type, state, is_draft, created_at, merged_at, "
+            "closed_at, base_ref, head_ref, additions, deletions, changed_files, labels, merge_commit_sha, "
+            "first_commit_at, ai_tool, ai_mode, is_deleted FROM pull_requests",
             "coalesce(merged_at, closed_at, created_at) >= ?",
         ),
-        reviews=table("reviews", "SELECT * FROM pr_reviews", in_prs),
+        reviews=table(
+            "reviews",
+            "SELECT source, repo, pr_number, state, submitted_at, is_human FROM pr_reviews",
+            in_prs,
+        ),
         pr_commits=table(
             "pr_commits",
             "SELECT source, repo, pr_number, sha, position, author_email, author_login, authored_at, trailers, "
@@ -256,13 +297,30 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
             in_prs,
         ),
         forge_repos=table("forge_repos", "SELECT * FROM forge_repos"),
-        tickets=table("tickets", "SELECT * FROM tickets"),
-        ticket_events=table("ticket_events", "SELECT * FROM ticket_events"),
+        tickets=table(
+            "tickets",
+            "SELECT source, tracker, ticket_id, key, project, type, type_category, status, status_category, "
+            "story_points, assignee_id, labels, sprint_id, created_at, updated_at, resolved_at, is_deleted "
+            "FROM tickets",
+        ),
+        # Only the fields the timelines read (a third of the changelog is assignee and resolution
+        # changes); whether a source keeps a changelog at all comes from `changelog_sources`.
+        ticket_events=table(
+            "ticket_events",
+            "SELECT source, ticket_id, event_id, position, changed_at, field, from_id, to_id, from_value, "
+            "to_value FROM ticket_events",
+            where="field IN (" + ", ".join(f"'{f}'" for f in tickets.TIMELINE_FIELDS) + ")",
+        ),
+        changelog_sources=table("changelog_sources", _CHANGELOG_SOURCES_SQL),
         ticket_sprints=table("ticket_sprints", "SELECT * FROM ticket_sprints"),
         ticket_statuses=table("ticket_statuses", "SELECT * FROM ticket_statuses"),
         sprints=table("sprints", "SELECT * FROM sprints"),
         releases=table("releases", "SELECT * FROM releases"),
-        deployments=table("deployments", "SELECT * FROM deployments"),
+        deployments=table(
+            "deployments",
+            "SELECT source, repo, deployment_id, sha, ref, environment, created_at, latest_state, "
+            "latest_state_at, is_deleted FROM deployments",
+        ),
         deployment_statuses=table("deployment_statuses", "SELECT * FROM deployment_statuses"),
         identities=table("identities", "SELECT * FROM identities"),
         evidence_authors=table(
@@ -273,6 +331,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
             "UNION SELECT DISTINCT lower(login) FROM identities WHERE account_type IN ('bot', 'app') "
             "UNION SELECT DISTINCT lower(author_login) FROM pull_requests WHERE author_type = 'bot'",
         ),
+        linked_commits=table("linked_commits", _LINKED_COMMITS_SQL),
         history=History(
             first_commit=table("first_commit", "SELECT min(committed_at) AS first FROM commits"),
             observed=table("observed", _OBSERVED_SQL),
@@ -280,6 +339,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
         ),
         reads=reads,
         extra={"commit_durability": table("commit_durability", "SELECT * FROM commit_durability")},
+        loaded=loaded,
     )
 
 
@@ -457,6 +517,9 @@ def compute(
         ).collect()
         prs = fact_prs(inputs.prs, inputs.reviews, inputs.pr_commits, inputs.forge_repos, resolution.identity_map.lazy(),
                        members.lazy(), cal, settings).collect()  # fmt: skip
+    if inputs.linked_commits is not None:
+        # The raw commits are in the facts now; what DORA looks up in them is in linked_commits.
+        inputs.release("commits", "trailers")
 
     ctx = Context(
         inputs,
@@ -474,6 +537,8 @@ def compute(
             with clock(f"fact_marts:{name}"):
                 fact_marts |= build(ctx)
     ctx.facts.update({name: frame.lazy() for name, frame in fact_marts.items()})
+    # The families read the facts; a raw table one still asks for is read again.
+    inputs.release(*(name for name in inputs.loaded if name != "notes"))
 
     produced = []
     for name, family in chosen.items():

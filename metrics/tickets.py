@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from metrics.calendar import assign_sprint
+from metrics.calendar import assign_sprint, assign_sprints
 from metrics.facts import repo_owners
 from metrics.model import ORG, UTC_TS, Settings
 from metrics.people import norm_expr, team_of
@@ -30,6 +30,10 @@ NOT_SCOPE = ("epic", "subtask")
 # Before any tracker history: the state a ticket had when it was created.
 _EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 _TICKET = ["source", "ticket_id"]
+# The changelog fields the timelines read.
+TIMELINE_FIELDS = ("sprint", "story_points", "status")
+# The order of a ticket's changes: time, then history id, then item within the history entry.
+_CHANGE_ORDER = ["changed_at", "event_id", "position"]
 
 TICKET_FACT_SCHEMA = {
     "source": pl.String,
@@ -142,9 +146,12 @@ def _same_group(keys: list[str], offset: int) -> pl.Expr:
 
 
 def _last_per_instant(timeline: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per ticket and instant: the last change at that instant (history id, then item order)."""
+    """One row per ticket and instant: the last change at that instant (history id, then item order).
+
+    The rows come out sorted by ticket and time.
+    """
     return (
-        timeline.sort(*_TICKET, "changed_at", "event_id", "position")
+        timeline.sort(*_TICKET, *_CHANGE_ORDER)
         .unique([*_TICKET, "changed_at"], keep="last", maintain_order=True)
         .drop("event_id", "position")
     )
@@ -212,10 +219,8 @@ def membership_intervals(
         _id_list("from_id").alias("from_ids"),
         _id_list("to_id").alias("to_ids"),
     )
-    first = (
-        changes.sort(*_TICKET, "at", "event_id", "position")
-        .group_by(_TICKET)
-        .agg(pl.col("from_ids").first())
+    first = changes.group_by(_TICKET).agg(
+        pl.col("from_ids").sort_by("at", "event_id", "position").first()
     )
     listed = (
         pl.concat(
@@ -294,10 +299,8 @@ def points_timeline(tickets: pl.LazyFrame, events: pl.LazyFrame) -> pl.LazyFrame
         pl.col("from_value").cast(pl.Float64, strict=False).alias("_from"),
         pl.col("to_value").cast(pl.Float64, strict=False).alias("points"),
     )
-    first = (
-        changes.sort(*_TICKET, "changed_at", "event_id", "position")
-        .group_by(_TICKET)
-        .agg(pl.col("_from").first(), pl.lit(True).alias("_changed"))
+    first = changes.group_by(_TICKET).agg(
+        pl.col("_from").sort_by(*_CHANGE_ORDER).first(), pl.lit(True).alias("_changed")
     )
     initial = (
         tickets.select(*_TICKET, "story_points")
@@ -362,9 +365,8 @@ def status_timeline(
     )
     # Only the first change's `from` matters: the status the ticket had before it.
     first = (
-        raw.sort(*_TICKET, "changed_at", "event_id", "position")
-        .group_by(_TICKET)
-        .agg(pl.col("from_id").first(), pl.col("from_value").first())
+        raw.group_by(_TICKET)
+        .agg(pl.col("from_id", "from_value").sort_by(*_CHANGE_ORDER).first())
         .pipe(category, "from_id", "from_value", "_from")
         .select(*_TICKET, "_from", pl.lit(True).alias("_changed"))
     )
@@ -394,8 +396,8 @@ def status_timeline(
     )
     done = pl.col("category") == "done"
     return (
+        # Sorted by ticket and time: the shifts below compare neighbouring rows.
         _last_per_instant(pl.concat([start, resolution, changes.cast({"position": pl.Int16})]))
-        .sort(*_TICKET, "changed_at")  # the shifts below compare neighbouring rows
         .with_columns(done.fill_null(False).alias("_done"))
         .with_columns(
             pl.when(
@@ -439,6 +441,7 @@ class Timelines:
     intervals: pl.LazyFrame  # membership_intervals
     points: pl.LazyFrame  # points_timeline
     status: pl.LazyFrame  # status_timeline
+    changelog_sources: pl.LazyFrame  # source: sources whose live tickets have any changelog
 
 
 def timelines(
@@ -446,7 +449,14 @@ def timelines(
     raw_events: pl.LazyFrame,
     ticket_sprints: pl.LazyFrame,
     statuses: pl.LazyFrame,
+    *,
+    changelog_sources: pl.LazyFrame | None = None,
 ) -> Timelines:
+    """The timelines of the live tickets.
+
+    `changelog_sources`: the sources whose live tickets have any changelog entry, when
+    `raw_events` holds only the fields the timelines read (else taken from `raw_events`).
+    """
     tickets = raw_tickets.filter(~pl.col("is_deleted"))
     events = raw_events.join(tickets.select(_TICKET), on=_TICKET, how="semi")
     return Timelines(
@@ -455,6 +465,9 @@ def timelines(
         intervals=membership_intervals(tickets, events, ticket_sprints),
         points=points_timeline(tickets, events),
         status=status_timeline(tickets, events, statuses),
+        changelog_sources=(
+            events.select("source").unique() if changelog_sources is None else changelog_sources
+        ),
     )
 
 
@@ -485,19 +498,22 @@ def tickets_fact(
     """mart_tickets: one row per live ticket with its team, when it was done, and its creation sprint."""
     tickets, status = lines.tickets, lines.status
     # A source whose tickets have any history keeps one: an empty history there is a real one.
-    with_changelog = lines.events.select("source").unique().with_columns(pl.lit(True).alias("_log"))
+    with_changelog = lines.changelog_sources.with_columns(pl.lit(True).alias("_log"))
     boards = tracker_team_sprints(calendar, settings)
-    now = (
-        status.sort(*_TICKET, "changed_at")
-        .group_by(_TICKET)
-        .agg(pl.col("done_since").last().alias("done_at"))
+    # The latest status row of each ticket (one row per ticket and instant).
+    now = status.group_by(_TICKET).agg(
+        pl.col("done_since").get(pl.col("changed_at").arg_max()).alias("done_at")
     )
     board_team = (
         _ticket_sprint_ids(tickets, lines.intervals, ticket_sprints)
         .join(boards, on=["source", "sprint_id"], how="inner")
-        .sort(*_TICKET, "sprint_start", "team", descending=[False, False, True, False])
-        .unique(_TICKET, keep="first")
-        .select(*_TICKET, pl.col("team").alias("_board_team"))
+        .group_by(_TICKET)
+        .agg(
+            pl.col("team")
+            .sort_by("sprint_start", "team", descending=[True, False])
+            .first()
+            .alias("_board_team")
+        )
     )
     people = identity_map.select(pl.col("identity").alias("_assignee"), "person_id")
     return (
@@ -548,12 +564,10 @@ def tickets_fact(
             ((pl.col("type_category") == "bug") & (pl.col("status_category") != "canceled")).alias(
                 "is_bug"
             ),
-            pl.lit(ORG).alias("_org"),
         )
-        .pipe(assign_sprint, calendar, team_col="team", time_col="created_at", prefix="created_")
-        .pipe(
-            assign_sprint, calendar, team_col="_org", time_col="created_at", prefix="created_org_"
-        )
+        # One sort by creation time for both sprints.
+        .pipe(assign_sprints, calendar, team_col="team", time_col="created_at")
+        .rename({"sprint_id": "created_sprint_id", "org_sprint_id": "created_org_sprint_id"})
         .select(list(TICKET_FACT_SCHEMA))
         .cast(TICKET_FACT_SCHEMA)  # type: ignore[arg-type]
     )
@@ -711,8 +725,25 @@ def delivery_facts(ctx: "Context") -> dict[str, pl.LazyFrame]:
         lazy = timelines(
             inputs.tickets, inputs.ticket_events, inputs.ticket_sprints, inputs.ticket_statuses
         )
-        done = pl.collect_all([lazy.tickets, lazy.events, lazy.intervals, lazy.points, lazy.status])
-        lines = Timelines(*(frame.lazy() for frame in done))
+        # The live tickets and their changelog first: each timeline reads them, and Polars would
+        # redo the changelog's join for every reader.
+        live, events = (frame.lazy() for frame in pl.collect_all([lazy.tickets, lazy.events]))
+        intervals, points, status = pl.collect_all(
+            [
+                membership_intervals(live, events, inputs.ticket_sprints),
+                points_timeline(live, events),
+                status_timeline(live, events, inputs.ticket_statuses),
+            ]
+        )
+        sources = inputs.changelog_sources
+        lines = Timelines(
+            live,
+            events,
+            intervals.lazy(),
+            points.lazy(),
+            status.lazy(),
+            events.select("source").unique() if sources is None else sources,
+        )
         tickets = tickets_fact(
             lines, inputs.ticket_sprints, calendar, ctx.identity_map, ctx.members, settings
         ).collect()
@@ -727,3 +758,8 @@ def delivery_facts(ctx: "Context") -> dict[str, pl.LazyFrame]:
         name: ctx.memo[name].lazy()
         for name in ("mart_tickets", "mart_sprint_scope", "mart_releases")
     }
+
+
+def fact_marts(ctx: "Context") -> dict[str, pl.DataFrame]:
+    """mart_tickets, mart_sprint_scope and mart_releases, built before the families that share them."""
+    return {name: frame.collect() for name, frame in delivery_facts(ctx).items()}

@@ -140,32 +140,46 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 @functools.cache
 def schemas() -> dict[str, pl.Schema]:
     """Column types of every Inputs frame, as load_inputs reads them from a migrated warehouse."""
+    return _warehouse()[0]
+
+
+@functools.cache
+def _warehouse() -> tuple[dict[str, pl.Schema], dict[str, frozenset[str]]]:
+    """The Inputs frames' column types, and every column of each raw table (read or not)."""
     with tempfile.TemporaryDirectory() as folder, connect(Path(folder) / "w.duckdb") as con:
         migrate(con)
         inputs = load_inputs(con)
-        return {
+        read = {
             name: getattr(inputs, name).collect_schema()
             for name in TABLES
             if isinstance(getattr(inputs, name), pl.LazyFrame)
         }
+        found = con.execute("SELECT table_name, column_name FROM information_schema.columns")
+        columns: dict[str, set[str]] = {}
+        for table, column in found.fetchall():
+            columns.setdefault(table, set()).add(column)
+        return read, {table: frozenset(names) for table, names in columns.items()}
 
 
 def frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     """Rows of a raw table with defaults, in the warehouse's column types."""
     field = next(f for f, t in TABLES.items() if t == table)
     schema = schemas()[field]
+    # Columns of the raw table that the engine does not read are accepted and left out.
+    known = _warehouse()[1].get(table, frozenset()) | set(schema)
     defaults = {k: v for k, v in DEFAULTS.get(table, {}).items() if k in schema}
     full = []
     for row in rows:
-        values = {name: None for name in schema} | defaults | dict(row)
+        unknown = set(row) - known
+        if unknown:
+            raise KeyError(f"{table} has no columns {sorted(unknown)}")
+        values = {name: None for name in schema} | defaults
+        values |= {k: v for k, v in row.items() if k in schema}
         if table == "commits":
             values["authored_at"] = values["authored_at"] or values["committed_at"]
             values["author_canonical_email"] = (
                 values["author_canonical_email"] or values["author_email"]
             )
-        unknown = set(values) - set(schema)
-        if unknown:
-            raise KeyError(f"{table} has no columns {sorted(unknown)}")
         full.append(values)
     return pl.DataFrame(full, schema=schema)
 
