@@ -1231,8 +1231,47 @@ def _commit_tables(org: _Org, ids: _Identities, c: _Commits, f: _Files, paths: _
         "files": pa.array(np.maximum(1, files_changed[note_rows]), pa.int32()),
         "schema_version": _strings(note_rows.size, "authorship/3.0.0"),
     })  # fmt: skip
+    durability = _durability(org, c, additions - ex_add)
     return {"commits": commits, "commit_files": files, "commit_trailers": trailers,
-            "ai_evidence": evidence, "commit_ai_notes": notes}  # fmt: skip
+            "ai_evidence": evidence, "commit_ai_notes": notes,
+            "commit_durability": durability}  # fmt: skip
+
+
+def _durability(org: _Org, c: _Commits, lines: np.ndarray) -> pa.Table:
+    """Line survival of default-branch commits whose 30-day window closed before the end: AI lines
+    churn a little more than people's. Its own random stream: the tables drawn after it stay the same."""
+    rng = np.random.default_rng(int(lines.sum()))
+    end = org.start + org.days * DAY
+    rows = np.flatnonzero(c.in_default & (c.kind != KIND_MERGE) & c.complete & (lines > 0)
+                          & (c.committed + 30 * DAY < end))  # fmt: skip
+    added = lines[rows]
+    keep = np.where(c.mode[rows] > 0, 0.78, 0.86)
+    churn = rng.binomial(added, np.minimum(keep + 0.06, 1.0))
+    durable = rng.binomial(churn, keep / np.minimum(keep + 0.06, 1.0))
+    landed = c.committed[rows]
+    zero = pa.array(np.zeros(rows.size, np.int32))
+    fixed_sha = c.sha.take(pa.array(rows))
+    return pa.table({
+        "repo": _take(org.repos, c.repo[rows]),
+        "sha": fixed_sha,
+        "landed_sha": fixed_sha,
+        "landed_at": _ts(landed),
+        "lines_added": pa.array(added, pa.int32()),
+        "alive_churn": pa.array(churn, pa.int32()),
+        "alive_durable": pa.array(durable, pa.int32()),
+        "note_ai_lines": zero, "note_ai_alive_churn": zero, "note_ai_alive_durable": zero,
+        "note_human_lines": zero, "note_human_alive_churn": zero, "note_human_alive_durable": zero,
+        "churn_days": pa.array(np.full(rows.size, 21, np.int16)),
+        "durability_days": pa.array(np.full(rows.size, 30, np.int16)),
+        "churn_at": _ts(landed + 21 * DAY),
+        "churn_sha": fixed_sha,
+        "durable_at": _ts(landed + 30 * DAY),
+        "durable_sha": fixed_sha,
+        "method": _strings(rows.size, "lines.v1"),
+        "excludes_hash": _strings(rows.size, "synthetic"),
+        "measured_at": _ts(landed + 31 * DAY),
+        "run_id": _strings(rows.size, RUN_ID),
+    })  # fmt: skip
 
 
 def _pr_tables(org: _Org, ids: _Identities, c: _Commits, prs: _Prs, rng: np.random.Generator) -> dict[str, pa.Table]:  # fmt: skip

@@ -56,15 +56,15 @@ MART_SCHEMA = {
     "ai_mode": pl.String,
     "measured": pl.Boolean,
     "landed_at": UTC_TS,
-    "lines": pl.Int64,
-    "alive_churn": pl.Int64,
-    "alive_durable": pl.Int64,
-    "ai_lines": pl.Int64,
-    "ai_alive_churn": pl.Int64,
-    "ai_alive_durable": pl.Int64,
-    "human_lines": pl.Int64,
-    "human_alive_churn": pl.Int64,
-    "human_alive_durable": pl.Int64,
+    "lines": pl.Int32,
+    "alive_churn": pl.Int32,
+    "alive_durable": pl.Int32,
+    "ai_lines": pl.Int32,
+    "ai_alive_churn": pl.Int32,
+    "ai_alive_durable": pl.Int32,
+    "human_lines": pl.Int32,
+    "human_alive_churn": pl.Int32,
+    "human_alive_durable": pl.Int32,
 }
 
 
@@ -79,7 +79,7 @@ def measured_table(ctx: "Context") -> pl.LazyFrame:
 def _ai_part(total: str, note_ai: str, note_human: str) -> pl.Expr:
     """AI lines of a commit: attested AI, plus the unattested rest when the commit is AI."""
     rest = pl.col(total) - pl.col(note_ai) - pl.col(note_human)
-    return (pl.col(note_ai) + pl.when(pl.col("is_ai")).then(rest).otherwise(0)).cast(pl.Int64)
+    return (pl.col(note_ai) + pl.when(pl.col("is_ai")).then(rest).otherwise(0)).cast(pl.Int32)
 
 
 def durability_facts(commits: pl.LazyFrame, measured: pl.LazyFrame) -> pl.LazyFrame:
@@ -97,7 +97,7 @@ def durability_facts(commits: pl.LazyFrame, measured: pl.LazyFrame) -> pl.LazyFr
         population.join(measured, on=["repo", "sha"], how="left")
         .with_columns(pl.col("landed_at").is_not_null().alias("measured"))
         .with_columns(
-            *[pl.col(total).cast(pl.Int64).alias(name) for name, total, _, _ in counts],
+            *[pl.col(total).cast(pl.Int32).alias(name) for name, total, _, _ in counts],
             *[_ai_part(total, ai, human).alias(f"ai_{name}") for name, total, ai, human in counts],
         )
         .with_columns(

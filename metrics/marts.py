@@ -134,9 +134,29 @@ FAMILIES: dict[str, Family] = {
 # Builders of further fact marts (name -> frame) per family, built before the families run and
 # handed to them in Context.facts (docs/warehouse.md, "Marts").
 FACT_MARTS: dict[str, Callable[[Context], dict[str, pl.DataFrame]]] = {
+    "durability": durability.fact_marts,
     "delivery": tickets.fact_marts,
     "dora": dora.fact_marts,
-    "durability": durability.fact_marts,
+}
+# Raw tables each builder reads: once no builder still to run needs one, its rows are freed (a
+# family that asks again reads it again), so the builders' frames never all share memory with them.
+FACT_MART_READS: dict[str, frozenset[str]] = {
+    "durability": frozenset({"commit_durability"}),
+    "delivery": frozenset(
+        {"tickets", "ticket_events", "ticket_sprints", "ticket_statuses", "releases", "forge_repos"}
+    ),
+    "dora": frozenset(
+        {
+            "deployments",
+            "deployment_statuses",
+            "releases",
+            "forge_repos",
+            "tickets",
+            "prs",
+            "pr_commits",
+            "linked_commits",
+        }
+    ),
 }
 
 # Families whose rows for a sprint depend only on facts at or after that sprint's start: commits
@@ -338,7 +358,15 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
             links=table("links", _LINKS_SQL),
         ),
         reads=reads,
-        extra={"commit_durability": table("commit_durability", "SELECT * FROM commit_durability")},
+        extra={
+            # Counts only: the shas and times of the measurement and its provenance are not read.
+            "commit_durability": table(
+                "commit_durability",
+                "SELECT repo, sha, landed_at, lines_added, alive_churn, alive_durable, note_ai_lines, "
+                "note_ai_alive_churn, note_ai_alive_durable, note_human_lines, note_human_alive_churn, "
+                "note_human_alive_durable FROM commit_durability",
+            )
+        },
         loaded=loaded,
     )
 
@@ -532,10 +560,12 @@ def compute(
         today,
     )
     fact_marts: dict[str, pl.DataFrame] = {}
-    for name, build in FACT_MARTS.items():
-        if name in chosen:
-            with clock(f"fact_marts:{name}"):
-                fact_marts |= build(ctx)
+    builders = [(name, build) for name, build in FACT_MARTS.items() if name in chosen]
+    for i, (name, build) in enumerate(builders):
+        with clock(f"fact_marts:{name}"):
+            fact_marts |= build(ctx)
+        still = set().union(*(FACT_MART_READS.get(later, ()) for later, _ in builders[i + 1 :]))
+        inputs.release(*(FACT_MART_READS.get(name, frozenset()) - still))
     ctx.facts.update({name: frame.lazy() for name, frame in fact_marts.items()})
     # The families read the facts; a raw table one still asks for is read again.
     inputs.release(*(name for name in inputs.loaded if name != "notes"))

@@ -73,6 +73,9 @@ ORPHANS = {
     "deployments of unknown commits": "SELECT count(*) FROM deployments d ANTI JOIN commits c ON c.sha = d.sha",
     "forge repositories without a git repository": "SELECT count(*) FROM forge_repos f "
     "ANTI JOIN repos r ON r.repo = f.git_repo",
+    "survival of unknown commits": "SELECT count(*) FROM commit_durability d ANTI JOIN commits c USING (repo, sha)",
+    "survival beyond the lines added": "SELECT count(*) FROM commit_durability "
+    "WHERE NOT (0 <= alive_durable AND alive_durable <= alive_churn AND alive_churn <= lines_added)",
 }
 
 
@@ -188,6 +191,14 @@ def test_recompute_gives_sensible_marts(synthetic: Synthetic, tmp_path: Path) ->
     before = payments.filter(pl.col("sprint_start") < cut)["value"].mean()
     after = payments.filter(pl.col("sprint_start") > cut)["value"].mean()
     assert isinstance(before, float) and isinstance(after, float) and after > before + 0.1
+    # Survival is measured for all but the newest weeks; AI lines churn more than people's.
+    durable = metrics.filter(
+        pl.col("metric_id").is_in(["ai_durability", "human_durability"]),
+        pl.col("status") == "ok",
+    )
+    assert durable["value"].is_between(0.0, 1.0).all()
+    means = dict(durable.group_by("metric_id").agg(pl.col("value").mean()).iter_rows())
+    assert means["ai_durability"] < means["human_durability"]
 
 
 @pytest.mark.usefixtures("windowed_only")
