@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 # Build the demo organisation, run the whole graph on it (git, GitHub and Jira replayed, links,
-# metrics, snapshot), then serve the dashboard on http://127.0.0.1:8501 until Ctrl-C.
+# metrics, snapshot), write the board pack of the last closed sprint, then serve the dashboard on
+# http://127.0.0.1:8501 until Ctrl-C.
 demo: setup
 	$(BIN)/sprintproof demo
+	$(BIN)/sprintproof report
 	$(BIN)/sprintproof dashboard
 
 lint: setup

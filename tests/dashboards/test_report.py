@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pypdfium2 as pdfium
 import pytest
 from pypdf import PdfReader
 
@@ -172,6 +173,29 @@ def test_charts_are_embedded_as_images(pack: Path) -> None:
     assert sum(counted) == 8
     image = reader.pages[trend_pages[0]].images[0].image
     assert image is not None and image.mode == "RGB" and image.size[0] >= 1500
+
+
+def test_every_page_renders_to_an_image(pack: Path) -> None:
+    """Each page rasterised (PDFium, the renderer of Chromium's PDF viewer): A4, not blank, charts in colour."""
+    document = pdfium.PdfDocument(str(pack))
+    try:
+        texts = pages(pack)
+        trend_page = next(i for i, t in enumerate(texts) if "Trends" in t.splitlines()[:3])
+        for index in range(len(document)):
+            page = document[index]
+            width, height = page.get_size()
+            assert (round(width), round(height)) == (595, 842)  # A4 portrait, in points
+            image = page.render(scale=0.5).to_pil().convert("RGB")
+            assert image.size == (round(width * 0.5), round(height * 0.5))
+            colours = image.getcolors(maxcolors=1 << 16) or []
+            assert len(colours) > 2, f"page {index + 1} renders blank"
+            if index == trend_page:
+                full = page.render(scale=1.0).to_pil().convert("RGB")
+                counts = full.getcolors(maxcolors=1 << 20) or []
+                saturated = sum(n for n, (r, g, b) in counts if max(r, g, b) - min(r, g, b) > 60)
+                assert saturated > 400, "the trend charts render in colour"
+    finally:
+        document.close()
 
 
 def test_methodology_lists_the_definitions_with_their_versions(pack: Path) -> None:
