@@ -1153,6 +1153,10 @@ def _write(target: Path, content: bytes) -> Path:
         handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".board-pack-", suffix=".pdf")
         with os.fdopen(handle, "wb") as file:
             file.write(content)
+        # mkstemp makes the file private; the pack gets the permissions of any file written here.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)
         os.replace(temp, target)
     except OSError as exc:
         raise BoardPackError(f"{target}: cannot write the board pack ({exc.strerror})") from exc

@@ -104,6 +104,9 @@ def test_the_pack_has_a_cover_and_every_part(pack: Path, leaky: Fixture) -> None
     reader = PdfReader(str(pack))
     assert reader.metadata is not None and "Acme Robotics" in str(reader.metadata.title)
     assert not list(pack.parent.glob(".board-pack-*")), "the temporary file is renamed into place"
+    assert pack.stat().st_mode & 0o044, (
+        "readable by others as any file written there (not mkstemp's 0600)"
+    )
 
 
 def test_the_headline_numbers_are_the_warehouses(pack: Path, leaky: Fixture) -> None:
