@@ -189,7 +189,7 @@ def test_every_page_renders_to_an_image(pack: Path) -> None:
             width, height = page.get_size()
             assert (round(width), round(height)) == (595, 842)  # A4 portrait, in points
             image = page.render(scale=1).to_pil().convert("RGB")
-            assert image.size == (round(width), round(height))
+            assert abs(image.size[0] - width) <= 1 and abs(image.size[1] - height) <= 1
             colours = image.getcolors(maxcolors=1 << 20) or []
             assert len(colours) > 2, f"page {index + 1} renders blank"
             if index == trend_page:
