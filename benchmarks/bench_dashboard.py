@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import streamlit as st
+from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if not state.ready:
         parser.error(f"{args.warehouse}: {state.state} ({state.detail}); nothing to render")
 
+    st_config.set_option("runner.magicEnabled", False)  # as `sprintproof dashboard` serves it
     at = AppTest.from_file(str(APP), default_timeout=120)
     started = time.perf_counter()
     at.run()

@@ -748,7 +748,9 @@ def dashboard(
         "SPRINTPROOF_DASHBOARD_SETTINGS": str(settings_path),
     }
     command = [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.address", bind_host,
-               "--server.port", str(bind_port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+               "--server.port", str(bind_port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               # The app writes everything through st calls; without magic, pages compile from source.
+               "--runner.magicEnabled", "false"]  # fmt: skip
     out.print(
         f"Dashboard on http://{bind_host}:{bind_port} ({s.config.organisation}); Ctrl-C stops it."
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import streamlit as st
+from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 from tests.dashboards import fixture_warehouse
@@ -53,7 +54,13 @@ def isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(name, raising=False)
     main = sys.modules["__main__"]
     st.cache_data.clear()
+    # As `sprintproof dashboard` serves it: pages compiled from source, not through magic's
+    # ast.parse, which CPython 3.11 can fail with "AST constructor recursion depth mismatch" while
+    # another thread of the process (a Dagster test's leftovers) builds an AST too.
+    magic = st_config.get_option("runner.magicEnabled")
+    st_config.set_option("runner.magicEnabled", False)
     yield
+    st_config.set_option("runner.magicEnabled", magic)
     st.cache_data.clear()
     sys.modules["__main__"] = main
 
