@@ -287,6 +287,30 @@ _SUPPRESSED = (
 )
 
 
+def _drilldown_sql(
+    alias: str,
+    repo_column: str,
+    team: str,
+    sprint_id: str,
+    repos: Sequence[str],
+    *,
+    agent_only: bool,
+    per_person: bool,
+) -> tuple[str, list[Any], str, list[Any], str, str, str]:
+    """SQL pieces of an evidence drill-down over a fact mart aliased `alias`: the sprint scope and its
+    parameters, the repository filter and its parameters, the AI flag, the suppressed-team test and
+    the per-person columns."""
+    scope, params = _scope_sql(team, sprint_id, alias)
+    repo_sql = f" AND {alias}.{repo_column} IN (SELECT unnest(?))" if repos else ""
+    repo_params: list[Any] = [list(repos)] if repos else []
+    flag = f"{alias}.is_agent" if agent_only else f"{alias}.is_ai"
+    hidden = _SUPPRESSED.format(a=alias)
+    person = (
+        f", {alias}.author_identity AS author, {alias}.person_id AS person" if per_person else ""
+    )
+    return scope, list(params), repo_sql, repo_params, flag, hidden, person
+
+
 def ai_commits(
     path: Path,
     team: str,
@@ -298,12 +322,9 @@ def ai_commits(
     limit: int = 200,
 ) -> Drilldown:
     """AI work commits behind acr_commits (agent_only: agentic_commit_rate) of a sprint, with the deciding rule."""
-    scope, params = _scope_sql(team, sprint_id, "c")
-    repo_sql = " AND c.repo IN (SELECT unnest(?))" if repos else ""
-    repo_params: list[Any] = [list(repos)] if repos else []
-    flag = "c.is_agent" if agent_only else "c.is_ai"
-    hidden = _SUPPRESSED.format(a="c")
-    person = ", c.author_identity AS author, c.person_id AS person" if per_person else ""
+    scope, params, repo_sql, repo_params, flag, hidden, person = _drilldown_sql(
+        "c", "repo", team, sprint_id, repos, agent_only=agent_only, per_person=per_person
+    )
     with connect(path, read_only=True) as con:
         matching, population, hidden_count = con.execute(
             f"SELECT count(*) FILTER (WHERE {flag}), count(*), count(*) FILTER (WHERE {flag} AND {hidden}) "
@@ -364,12 +385,9 @@ def ai_prs(
     limit: int = 200,
 ) -> Drilldown:
     """Merged AI PRs behind acr_prs (agent_only: agentic_pr_rate) of a sprint, with the deciding rule."""
-    scope, params = _scope_sql(team, sprint_id, "p")
-    repo_sql = " AND p.git_repo IN (SELECT unnest(?))" if repos else ""
-    repo_params: list[Any] = [list(repos)] if repos else []
-    flag = "p.is_agent" if agent_only else "p.is_ai"
-    hidden = _SUPPRESSED.format(a="p")
-    person = ", p.author_identity AS author, p.person_id AS person" if per_person else ""
+    scope, params, repo_sql, repo_params, flag, hidden, person = _drilldown_sql(
+        "p", "git_repo", team, sprint_id, repos, agent_only=agent_only, per_person=per_person
+    )
     with connect(path, read_only=True) as con:
         matching, population, hidden_count = con.execute(
             f"SELECT count(*) FILTER (WHERE {flag}), count(*), count(*) FILTER (WHERE {flag} AND {hidden}) "

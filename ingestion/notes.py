@@ -44,38 +44,53 @@ def _count_ranges(ranges: str) -> int:
     return total
 
 
-def parse_note(sha: str, text: str) -> list[NoteRow]:
-    """Rows for one authorship log; an unparseable note yields no rows rather than an error."""
+def _attested(
+    text: str,
+) -> tuple[str, Iterator[tuple[str, tuple[str, str | None, str | None], str]]] | None:
+    """An authorship log's schema and its attested entries (file, (kind, tool, model), ranges);
+    None when the note is not a parseable authorship log."""
     head, sep, tail = text.partition("\n---\n")
     if not sep:
-        if text.startswith("---\n"):
-            head, tail = "", text[4:]
-        else:
-            return []
+        if not text.startswith("---\n"):
+            return None
+        head, tail = "", text[4:]
     try:
         meta: dict[str, Any] = json.loads(tail)
     except json.JSONDecodeError:
-        return []
+        return None
     schema = str(meta.get("schema_version", ""))
     if not schema.startswith("authorship/"):
-        return []
+        return None
     sessions: dict[str, Any] = meta.get("sessions") or {}
     prompts: dict[str, Any] = meta.get("prompts") or {}
+
+    def entries() -> Iterator[tuple[str, tuple[str, str | None, str | None], str]]:
+        current_file: str | None = None
+        for raw in head.splitlines():
+            if not raw.strip():
+                continue
+            if not raw.startswith(" "):
+                current_file = raw.strip().strip('"')
+                continue
+            key, _, ranges = raw.strip().partition(" ")
+            group = _classify(key, sessions, prompts)
+            if group is not None and current_file is not None:
+                yield current_file, group, ranges
+
+    return schema, entries()
+
+
+def parse_note(sha: str, text: str) -> list[NoteRow]:
+    """Rows for one authorship log; an unparseable note yields no rows rather than an error."""
+    attested = _attested(text)
+    if attested is None:
+        return []
+    schema, entries = attested
     lines: dict[tuple[str, str | None, str | None], int] = defaultdict(int)
     files: dict[tuple[str, str | None, str | None], set[str]] = defaultdict(set)
-    current_file: str | None = None
-    for raw in head.splitlines():
-        if not raw.strip():
-            continue
-        if not raw.startswith(" "):
-            current_file = raw.strip().strip('"')
-            continue
-        key, _, ranges = raw.strip().partition(" ")
-        group = _classify(key, sessions, prompts)
-        if group is None or current_file is None:
-            continue
+    for path, group, ranges in entries:
         lines[group] += _count_ranges(ranges)
-        files[group].add(current_file)
+        files[group].add(path)
     return [
         (sha, kind, tool, model, count, len(files[(kind, tool, model)]), schema)
         for (kind, tool, model), count in sorted(
@@ -94,39 +109,16 @@ def note_line_classes(text: str) -> dict[str, list[LineClass]]:
     Line numbers refer to the file as the annotated commit left it. Lines no key names are
     untracked and absent here.
     """
-    head, sep, tail = text.partition("\n---\n")
-    if not sep:
-        if not text.startswith("---\n"):
-            return {}
-        head, tail = "", text[4:]
-    try:
-        meta: dict[str, Any] = json.loads(tail)
-    except json.JSONDecodeError:
+    attested = _attested(text)
+    if attested is None:
         return {}
-    if not str(meta.get("schema_version", "")).startswith("authorship/"):
-        return {}
-    sessions: dict[str, Any] = meta.get("sessions") or {}
-    prompts: dict[str, Any] = meta.get("prompts") or {}
     found: dict[str, list[LineClass]] = defaultdict(list)
-    current_file: str | None = None
-    for raw in head.splitlines():
-        if not raw.strip():
-            continue
-        if not raw.startswith(" "):
-            current_file = raw.strip().strip('"')
-            continue
-        key, _, ranges = raw.strip().partition(" ")
-        group = _classify(key, sessions, prompts)
-        if group is None or current_file is None:
-            continue
-        kind, tool, _model = group
+    for path, (kind, tool, _model), ranges in attested[1]:
         for part in ranges.split(","):
             match = _RANGE.match(part.strip())
             if match:
                 first = int(match[1])
-                found[current_file].append(
-                    (first, int(match[2]) if match[2] else first, kind, tool)
-                )
+                found[path].append((first, int(match[2]) if match[2] else first, kind, tool))
     return dict(found)
 
 
