@@ -7,6 +7,8 @@ recomputes only the newest sprint of each team and of the organisation and repla
 rows (`Scope`): the same rows a full recompute gives them, in a fraction of the time.
 """
 
+import ctypes
+import ctypes.util
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -85,8 +87,38 @@ class Inputs:
     def release(self, *names: str) -> None:
         """Forget the rows read for these tables; a computation that asks again reads them again."""
         with _READING:
+            freed = False
             for name in names:
-                self.loaded.get(name, []).clear()
+                rows = self.loaded.get(name)
+                if rows:
+                    rows.clear()
+                    freed = True
+        if freed:
+            _give_back_freed_memory()
+
+
+def _malloc_trim() -> Callable[[], object] | None:
+    """glibc's malloc_trim, where the C library has one."""
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
+    return None if trim is None else lambda: trim(0)
+
+
+_TRIM = _malloc_trim()
+
+
+def _give_back_freed_memory() -> None:
+    """Return the heap that freed raw tables leave to the operating system.
+
+    Their Arrow buffers come from the C library's allocator, which keeps freed heap for reuse by
+    itself, while Polars allocates from its own: without this the freed tables still count in the
+    process's memory (about 60 MiB of the full recompute's peak on 1M commits).
+    """
+    if _TRIM is not None:
+        _TRIM()
 
 
 @dataclass
