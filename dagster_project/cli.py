@@ -664,7 +664,8 @@ def run_cmd(config: ConfigOption = None) -> None:
     out.print(f"checks: {passed_checks} of {len(report.checks)} passed", highlight=False)
     failed_checks = sorted(name for name, passed in report.checks.items() if not passed)
     for name in failed_checks:
-        _warn(f"check {name} did not pass")
+        found = " ".join(report.check_notes.get(name, "").split())
+        _warn(f"check {name} did not pass" + (f": {found}" if found else ""))
     if report.failed:
         for message in report.errors[:-1]:
             _error(" ".join(message.split()))

@@ -26,6 +26,7 @@ class RunReport:
     steps: dict[str, float] = field(default_factory=dict)  # step (asset or check) -> seconds
     metadata: dict[str, dict[str, object]] = field(default_factory=dict)
     checks: dict[str, bool] = field(default_factory=dict)  # check name -> passed
+    check_notes: dict[str, str] = field(default_factory=dict)  # check name -> what it found
     failed: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -119,6 +120,7 @@ def run_all(
                 evaluation = event.event_specific_data
                 name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"  # type: ignore[union-attr]
                 report.checks[name] = bool(evaluation.passed)  # type: ignore[union-attr]
+                report.check_notes[name] = evaluation.description or ""  # type: ignore[union-attr]
         if not result.success:
             report.failed.append(label)
         if on_step:

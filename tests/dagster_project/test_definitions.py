@@ -123,6 +123,10 @@ def test_the_whole_graph_materialises_in_process(tmp_path: Path, repo: GitRepo) 
     assert report.metadata["raw/git"]["commits_added"] == 12
     assert int(str(report.metadata["marts/sprint_metrics"]["rows"])) > 0
     assert set(report.steps) >= {"raw__git", "links", "marts", "snapshot"}
+    # Every check's finding comes back with its verdict, for `sprintproof run` to print.
+    assert set(report.check_notes) == set(report.checks) and report.checks
+    assert "freshness" in " ".join(report.checks)
+    assert all(report.check_notes.values())
     snapshot = rt.config.snapshot_path
     with duckdb.connect(str(snapshot), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM commits").fetchall() == [(12,)]
