@@ -827,6 +827,20 @@ def test_excluded_paths_are_flagged_and_recomputed_when_patterns_change(
     assert flagged() == ["package-lock.json", "src/app.min.js"]
 
 
+def test_default_excludes_know_generated_directories_and_leave_look_alikes() -> None:
+    paths = {
+        "src/generated/graphql.ts": True,
+        "android/app/src/main/java/com/acme/generated/Proto.kt": True,
+        "web/src/__generated__/query.graphql.ts": True,
+        "api/openapi.generated.ts": True,
+        "yarn.lock": True,
+        "src/generator.py": False,
+        "src/generated_by_hand.md": False,
+        "docs/how-code-is-generated.md": False,
+    }
+    assert dict(zip(paths, Excludes.build().matches(list(paths)), strict=True)) == paths
+
+
 # --------------------------------------------------------------------------- 13. AI attribution
 
 
