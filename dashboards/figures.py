@@ -783,6 +783,7 @@ def durability(rows: pl.DataFrame, *, names: Mapping[str, str] | None = None) ->
                 y=_values(part),
                 mode="lines+markers",
                 name=label,
+                legendgroup=label,  # with its band: one legend row (groups apart would wrap)
                 line={"color": colour, "width": 2},
                 connectgaps=False,
                 customdata=_hover_rows(metric_id, part),

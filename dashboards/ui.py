@@ -386,7 +386,7 @@ def tile(k: headline.Kpi, *, confidence: float) -> None:
     if k.status == "ok":
         st.metric(
             label,
-            fmt.value(k.metric_id, k.value),
+            fmt.in_title(k.metric_id, k.value),  # the label names a unit such as "per 100 points"
             delta=k.delta,
             delta_color=reverse,  # type: ignore[arg-type]
             delta_description="vs previous sprint" if k.delta else None,

@@ -295,6 +295,11 @@ def test_quality_says_durability_is_not_computed_yet(open_app: Open, warehouse: 
     at = open_app(warehouse.path, "quality")
     assert "not computed yet" in texts(at)
     assert tiles(at)["Bug density change"] == "-12 %"
+    # A tile whose label names the unit shows the bare number ("1.60", not "1.6 per 100 points").
+    value, status = warehouse_value(warehouse.path, ORG, warehouse.last_closed.org_id, "bug_density_points")  # fmt: skip
+    assert status == "ok"
+    shown = tiles(at)["Bugs per 100 points"]
+    assert shown == fmt.in_title("bug_density_points", value) and "per" not in shown
 
 
 def test_quality_shows_durability_when_present(open_app: Open, durable_warehouse: Fixture) -> None:

@@ -274,6 +274,12 @@ def test_durability_compares_ai_with_human_lines() -> None:
     assert figures.title_text(fig) == (
         "82 % of AI-added lines were still alive after 30 days in S2, against 88 % of human-added lines"
     )
+    # Each line shares its band's legend group: Plotly lays grouped and ungrouped traces of a
+    # legend above the plot on separate rows, which ran into the title.
+    groups = [(t.name, t.legendgroup, t.showlegend) for t in fig.data]  # type: ignore[attr-defined]
+    assert all(group for _, group, _ in groups), groups
+    shown = [name for name, _, showlegend in groups if showlegend is not False]
+    assert shown == ["AI-added lines", "human-added lines"]
 
 
 def test_figures_read_on_light_and_dark_pages() -> None:
