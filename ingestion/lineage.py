@@ -62,7 +62,7 @@ _SIGNIFICANT = -(
 _TREE_FILES = (
     8192  # files whose significant keys are kept for copy searches (a tree and its changes)
 )
-_TREE_CACHE = 4096  # parsed trees kept
+_TREE_CACHE = 1024  # parsed trees kept
 _RENAME_SIMILARITY = 0.5  # git's default rename threshold (-M50%), here in unchanged lines
 _RENAME_PAIRS = (
     400  # beyond this many (created, deleted) pairs, only files of the same name are compared
