@@ -751,7 +751,9 @@ def dashboard(
     command = [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.address", bind_host,
                "--server.port", str(bind_port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
                # The app writes everything through st calls; without magic, pages compile from source.
-               "--runner.magicEnabled", "false"]  # fmt: skip
+               "--runner.magicEnabled", "false",
+               # A viewer's toolbar: no "Deploy" button or developer options on a board-facing app.
+               "--client.toolbarMode", "viewer"]  # fmt: skip
     out.print(
         f"Dashboard on http://{bind_host}:{bind_port} ({s.config.organisation}); Ctrl-C stops it."
     )

@@ -57,7 +57,7 @@ def serve(warehouse: Path, *, settings: Path | None = None, timeout: float = 90)
         sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
         "--server.port", str(port), "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-        "--runner.magicEnabled", "false",  # as `sprintproof dashboard` serves it
+        "--runner.magicEnabled", "false", "--client.toolbarMode", "viewer",  # as `sprintproof dashboard` serves it
     ]  # fmt: skip
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
