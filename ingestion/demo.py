@@ -24,6 +24,8 @@ from typing import Any
 import pygit2
 from pygit2.enums import FileMode, MergeFavor, MergeFlag, ObjectType
 
+from ingestion.sim import jira as jira_sim
+
 __all__ = ["DemoManifest", "DemoPerson", "DemoTeam", "build_demo"]
 
 
@@ -352,12 +354,6 @@ _CODEX_REVIEWER = _Account("chatgpt-codex-connector[bot]", 199175422, "Bot")
 _SUPPORT = _Account("acme-support", 90412233, "User")
 # fmt: on
 _GITHUB_SIG: Sig = ("GitHub", "noreply@github.com", 0)
-_AUTOMATION = {
-    "accountId": "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077",
-    "displayName": "Automation for Jira",
-    "active": True,
-    "accountType": "app",
-}
 
 _AGENTS = frozenset({"claude_web", "copilot_agent", "devin", "codex_cloud", "cursor_agent"})
 _NOTE_TOOLS = {
@@ -3557,38 +3553,7 @@ _POINTS_FIELD, _ESTIMATE_FIELD, _SPRINT_FIELD = (
 
 
 def _jira_fields() -> list[dict[str, Any]]:
-    def system(ident: str, name: str, kind: str) -> dict[str, Any]:
-        return {
-            "id": ident,
-            "key": ident,
-            "name": name,
-            "custom": False,
-            "orderable": True,
-            "navigable": True,
-            "searchable": True,
-            "clauseNames": [ident],
-            "schema": {"type": kind, "system": ident},
-        }
-
-    def custom(
-        number: int, name: str, kind: str, plugin: str, items: str | None = None
-    ) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": kind, "custom": plugin, "customId": number}
-        if items:
-            schema["items"] = items
-        return {
-            "id": f"customfield_{number}",
-            "key": f"customfield_{number}",
-            "name": name,
-            "untranslatedName": name,
-            "custom": True,
-            "orderable": True,
-            "navigable": True,
-            "searchable": True,
-            "clauseNames": [f"cf[{number}]", name],
-            "schema": schema,
-        }
-
+    system, custom = jira_sim.system_field, jira_sim.custom_field
     return [
         system("summary", "Summary", "string"),
         system("issuetype", "Issue Type", "issuetype"),
@@ -3626,25 +3591,6 @@ class _History:
     items: list[dict[str, Any]]
 
 
-def _item(
-    field_name: str,
-    old: str | None,
-    new: str | None,
-    old_id: str | None = None,
-    new_id: str | None = None,
-    field_id: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "field": field_name,
-        "fieldtype": "custom" if field_id and field_id.startswith("customfield") else "jira",
-        "fieldId": field_id or field_name,
-        "from": old_id,
-        "fromString": old,
-        "to": new_id,
-        "toString": new,
-    }
-
-
 def _issue_histories(
     world: _World, team: _TeamPlan, issue: _Issue, rng: random.Random
 ) -> tuple[list[_History], list[int], str]:
@@ -3660,10 +3606,16 @@ def _issue_histories(
     if issue.kind == "Epic":
         if issue.started:
             add(
-                issue.started, issue.reporter, _item("status", "To Do", "In Progress", "10000", "3")
+                issue.started,
+                issue.reporter,
+                jira_sim.item("status", "To Do", "In Progress", "10000", "3"),
             )
         if issue.done:
-            add(issue.done, issue.reporter, _item("status", "In Progress", "Done", "3", "10002"))
+            add(
+                issue.done,
+                issue.reporter,
+                jira_sim.item("status", "In Progress", "Done", "3", "10002"),
+            )
     else:
         members = _sprint_membership(world, team, issue, rng)
         previous: list[int] = []
@@ -3673,7 +3625,7 @@ def _issue_histories(
             add(
                 when,
                 team.lead,
-                _item(
+                jira_sim.item(
                     "Sprint",
                     names,
                     ", ".join(sprints[i].name for i in now) or None,
@@ -3690,7 +3642,7 @@ def _issue_histories(
             add(
                 when,
                 team.lead,
-                _item("Story Points", None, str(issue.points), field_id=_POINTS_FIELD),
+                jira_sim.item("Story Points", None, str(issue.points), field_id=_POINTS_FIELD),
             )
         if (
             issue.points is not None
@@ -3704,22 +3656,24 @@ def _issue_histories(
             add(
                 issue.started + timedelta(hours=3),
                 actor,
-                _item("Story Points", str(old), str(issue.points), field_id=_POINTS_FIELD),
+                jira_sim.item("Story Points", str(old), str(issue.points), field_id=_POINTS_FIELD),
             )
         if issue.assignee and not issue.assigned_at_creation and issue.started:
             add(
                 issue.started - timedelta(minutes=2),
                 issue.assignee,
-                _item("assignee", None, issue.assignee.spec.name, None, issue.assignee.jira_id),
+                jira_sim.item(
+                    "assignee", None, issue.assignee.spec.name, None, issue.assignee.jira_id
+                ),
             )
         moves = [(issue.started, "In Progress"), (issue.in_review, "In Review")]
         moves.append((issue.done, "Done") if issue.done else (issue.abandoned, "To Do"))
         status = "To Do"
         for when, new in sorted((w, s) for w, s in moves if w is not None):
-            item = _item("status", status, new, _STATUS_IDS[status], _STATUS_IDS[new])
+            item = jira_sim.item("status", status, new, _STATUS_IDS[status], _STATUS_IDS[new])
             if new == "Done":
                 author = None if issue.done_by_automation else actor
-                resolution = _item("resolution", None, "Done", None, "10000")
+                resolution = jira_sim.item("resolution", None, "Done", None, "10000")
                 events.append(_History(when, author, [item, resolution]))
             else:
                 add(when, actor, item)
@@ -3924,7 +3878,9 @@ def _export_jira(world: _World, teams: Sequence[_TeamPlan], out: Path, rng: rand
                         "histories": [
                             {
                                 "id": str(issue.id * 100 + n),
-                                "author": h.author.jira() if h.author else dict(_AUTOMATION),
+                                "author": h.author.jira()
+                                if h.author
+                                else dict(jira_sim.AUTOMATION),
                                 "created": _jira_time(h.when),
                                 "items": h.items,
                             }

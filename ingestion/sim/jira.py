@@ -1177,7 +1177,8 @@ AUTOMATION = {
 }
 
 
-def _custom_field(number: int, name: str, kind: str, plugin: str, items: str | None = None) -> dict[str, Any]:  # fmt: skip
+def custom_field(number: int, name: str, kind: str, plugin: str, items: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """A custom field as `GET /rest/api/3/field` lists it."""
     schema: dict[str, Any] = {"type": kind, "custom": plugin, "customId": number}
     if items:
         schema["items"] = items
@@ -1195,7 +1196,8 @@ def _custom_field(number: int, name: str, kind: str, plugin: str, items: str | N
     }
 
 
-def _system_field(ident: str, name: str, kind: str) -> dict[str, Any]:
+def system_field(ident: str, name: str, kind: str) -> dict[str, Any]:
+    """A system field as `GET /rest/api/3/field` lists it."""
     return {
         "id": ident,
         "key": ident,
@@ -1212,25 +1214,25 @@ def _system_field(ident: str, name: str, kind: str) -> dict[str, Any]:
 def site_fields() -> list[dict[str, Any]]:
     """`GET /rest/api/3/field` of a company-managed site with Jira Software."""
     return [
-        _system_field("summary", "Summary", "string"),
-        _system_field("description", "Description", "string"),
-        _system_field("issuetype", "Issue Type", "issuetype"),
-        _system_field("status", "Status", "status"),
-        _system_field("project", "Project", "project"),
-        _system_field("created", "Created", "datetime"),
-        _system_field("updated", "Updated", "datetime"),
-        _system_field("resolutiondate", "Resolved", "datetime"),
-        _system_field("resolution", "Resolution", "resolution"),
-        _system_field("assignee", "Assignee", "user"),
-        _system_field("reporter", "Reporter", "user"),
-        _system_field("labels", "Labels", "array"),
-        _system_field("priority", "Priority", "priority"),
-        _system_field("parent", "Parent", "issuelink"),
-        _custom_field(10014, "Epic Link", "any", EPIC_LINK_TYPE),
-        _custom_field(10016, "Story point estimate", "number", "com.pyxis.greenhopper.jira:jsw-story-points"),
-        _custom_field(10019, "Rank", "any", "com.pyxis.greenhopper.jira:gh-lexo-rank"),
-        _custom_field(10020, "Sprint", "array", SPRINT_FIELD_TYPE, "json"),
-        _custom_field(10028, "Story Points", "number", "com.atlassian.jira.plugin.system.customfieldtypes:float"),
+        system_field("summary", "Summary", "string"),
+        system_field("description", "Description", "string"),
+        system_field("issuetype", "Issue Type", "issuetype"),
+        system_field("status", "Status", "status"),
+        system_field("project", "Project", "project"),
+        system_field("created", "Created", "datetime"),
+        system_field("updated", "Updated", "datetime"),
+        system_field("resolutiondate", "Resolved", "datetime"),
+        system_field("resolution", "Resolution", "resolution"),
+        system_field("assignee", "Assignee", "user"),
+        system_field("reporter", "Reporter", "user"),
+        system_field("labels", "Labels", "array"),
+        system_field("priority", "Priority", "priority"),
+        system_field("parent", "Parent", "issuelink"),
+        custom_field(10014, "Epic Link", "any", EPIC_LINK_TYPE),
+        custom_field(10016, "Story point estimate", "number", "com.pyxis.greenhopper.jira:jsw-story-points"),
+        custom_field(10019, "Rank", "any", "com.pyxis.greenhopper.jira:gh-lexo-rank"),
+        custom_field(10020, "Sprint", "array", SPRINT_FIELD_TYPE, "json"),
+        custom_field(10028, "Story Points", "number", "com.atlassian.jira.plugin.system.customfieldtypes:float"),
     ]  # fmt: skip
 
 
