@@ -2,9 +2,9 @@
 
 import polars as pl
 
-from metrics.common import by_team_and_org, rows, share
+from metrics.common import by_team_and_org, ratio, share
 from metrics.model import ORG
-from metrics.stats import ratio_interval, ratio_sums
+from metrics.stats import ratio_sums
 
 
 def commit_metrics(commits: pl.LazyFrame, confidence: float) -> pl.LazyFrame:
@@ -26,20 +26,9 @@ def commit_metrics(commits: pl.LazyFrame, confidence: float) -> pl.LazyFrame:
         ),
         ratio_sums("ai_lines", "lines_added"),
     )
-    low, high = ratio_interval(confidence)
     lines_rows = lines.join(
         counts.select("team", "sprint_id", "complete_share"), on=["team", "sprint_id"], how="left"
-    ).pipe(
-        rows,
-        "acr_lines",
-        value=pl.when(pl.col("_sx") > 0).then(pl.col("_sy") / pl.col("_sx")),
-        numerator=pl.col("_sy"),
-        denominator=pl.col("_sx"),
-        ci_low=low,
-        ci_high=high,
-        coverage=pl.col("complete_share"),
-        sample=pl.col("_n"),
-    )
+    ).pipe(ratio, "acr_lines", confidence, coverage=pl.col("complete_share"))
     return pl.concat(
         [
             lines_rows,
@@ -76,17 +65,7 @@ def notes_metrics(commits: pl.LazyFrame, notes: pl.LazyFrame, confidence: float)
     )
     work = commits.filter(pl.col("is_work")).join(per_commit, on=["repo", "sha"], how="inner")
     sums = by_team_and_org(work, ratio_sums("ai_note_lines", "note_lines"))
-    low, high = ratio_interval(confidence)
-    return sums.pipe(
-        rows,
-        "acr_lines_notes",
-        value=pl.when(pl.col("_sx") > 0).then(pl.col("_sy") / pl.col("_sx")),
-        numerator=pl.col("_sy"),
-        denominator=pl.col("_sx"),
-        ci_low=low,
-        ci_high=high,
-        sample=pl.col("_n"),
-    )
+    return ratio(sums, "acr_lines_notes", confidence)
 
 
 TOOL_MIX_SCHEMA = {

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from metrics.model import ORG
-from metrics.stats import wilson
+from metrics.stats import ratio_interval, wilson
 
 METRIC_ROW_SCHEMA = {
     "team": pl.String,
@@ -78,6 +78,24 @@ def share(
         ci_high=high,
         coverage=coverage,
         sample=pl.col(n),
+    )
+
+
+def ratio(
+    sums: pl.LazyFrame, metric_id: str, confidence: float, coverage: pl.Expr | None = None
+) -> pl.LazyFrame:
+    """A ratio of sums over units (the `ratio_sums` columns) with its linearised interval; `sample` is the units."""
+    low, high = ratio_interval(confidence)
+    return rows(
+        sums,
+        metric_id,
+        value=pl.when(pl.col("_sx") > 0).then(pl.col("_sy") / pl.col("_sx")),
+        numerator=pl.col("_sy"),
+        denominator=pl.col("_sx"),
+        ci_low=low,
+        ci_high=high,
+        coverage=coverage,
+        sample=pl.col("_n"),
     )
 
 

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from metrics.common import METRIC_ROW_SCHEMA, by_team_and_org, rows
+from metrics.common import METRIC_ROW_SCHEMA, by_team_and_org, ratio, rows
 from metrics.model import ORG, Settings
-from metrics.stats import bootstrap_ratio_to_mean, ratio_interval, ratio_sums
+from metrics.stats import bootstrap_ratio_to_mean, ratio_sums
 from metrics.tickets import delivery_facts
 
 if TYPE_CHECKING:
@@ -178,17 +178,7 @@ def commitment_completion(scope: pl.LazyFrame, confidence: float) -> pl.LazyFram
         pl.when(pl.col("completed")).then(pl.col("points_start")).otherwise(0.0).alias("_done")
     )
     sums = by_team_and_org(committed, ratio_sums("_done", "points_start"))
-    low, high = ratio_interval(confidence)
-    return sums.pipe(
-        rows,
-        "commitment_completion",
-        value=pl.when(pl.col("_sx") > 0).then(pl.col("_sy") / pl.col("_sx")),
-        numerator=pl.col("_sy"),
-        denominator=pl.col("_sx"),
-        ci_low=low,
-        ci_high=high,
-        sample=pl.col("_n"),
-    )
+    return ratio(sums, "commitment_completion", confidence)
 
 
 def merged_pr_counts(prs: pl.LazyFrame) -> pl.LazyFrame:
