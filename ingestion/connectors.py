@@ -53,6 +53,16 @@ def secret(
     return value
 
 
+def secret_unless_replayed(
+    ctx: SyncContext, settings: ApiSourceSettings, key: str, what: str
+) -> str:
+    """`secret`, except that a replayed source (`replay_dir`) may leave the variable unset: ""."""
+    name = getattr(settings, key)
+    if not name or (settings.replay_dir is not None and not ctx.env.get(name)):
+        return ""
+    return secret(ctx, settings, key, what)
+
+
 def make_client(
     ctx: SyncContext,
     settings: ApiSourceSettings,

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from ingestion.connectors import make_client, secret
+from ingestion.connectors import make_client, secret_unless_replayed
 from ingestion.http import (
     ApiClient,
     SourceAccessError,
@@ -501,11 +501,7 @@ class _Copilot:
 
 def sync(ctx: SyncContext, settings: CopilotSettings) -> SyncResult:
     """Bring the warehouse up to date with one organisation's Copilot usage."""
-    token = (
-        secret(ctx, settings, "token_env", "a GitHub token with read:org (or manage_billing:copilot) of an organisation owner")
-        if settings.token_env and (settings.replay_dir is None or ctx.env.get(settings.token_env))
-        else ""
-    )  # fmt: skip
+    token = secret_unless_replayed(ctx, settings, "token_env", "a GitHub token with read:org (or manage_billing:copilot) of an organisation owner")  # fmt: skip
     replay: dict[Path, CopilotSimulator] = {}
 
     def simulator(folder: Path) -> CopilotSimulator:

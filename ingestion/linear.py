@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from ingestion.connectors import make_client, secret
+from ingestion.connectors import make_client, secret_unless_replayed
 from ingestion.http import (
     ApiClient,
     SourceAccessError,
@@ -759,11 +759,7 @@ def _later(current: str | None, candidate: Any) -> str | None:
 
 def sync(ctx: SyncContext, settings: LinearSettings) -> SyncResult:
     """Bring the warehouse up to date with one Linear workspace."""
-    token = (
-        secret(ctx, settings, "token_env", "a Linear personal API key (Settings → Security & access) or an OAuth access token")
-        if settings.token_env and (settings.replay_dir is None or ctx.env.get(settings.token_env))
-        else ""
-    )  # fmt: skip
+    token = secret_unless_replayed(ctx, settings, "token_env", "a Linear personal API key (Settings → Security & access) or an OAuth access token")  # fmt: skip
     headers = {"Authorization": authorization(token)} if token else {}
     client = make_client(
         ctx,
