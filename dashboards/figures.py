@@ -466,6 +466,26 @@ def _error_bars(rows: pl.DataFrame) -> dict[str, Any] | None:
     return {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus, "thickness": 1.2, "width": 3}  # fmt: skip
 
 
+def _series(fig: go.Figure, metric_id: str, part: pl.DataFrame, label: str, colour: str,
+            dash: str = "solid") -> None:  # fmt: skip
+    """One metric's line over sprints with its interval band, both in one legend group (a line
+    outside its band's group would put the legend on two rows, into the title)."""
+    _band(fig, part, colour, label)
+    fig.add_trace(
+        go.Scatter(
+            x=_x(part),
+            y=_values(part),
+            mode="lines+markers",
+            name=label,
+            legendgroup=label,
+            line={"color": colour, "dash": dash, "width": 2},
+            connectgaps=False,
+            customdata=_hover_rows(metric_id, part),
+            hovertemplate=HOVER,
+        )
+    )
+
+
 def flavours(
     rows: pl.DataFrame,
     *,
@@ -487,20 +507,7 @@ def flavours(
         label = fmt.name(metric_id).replace("AI contribution ratio ", "ACR ")
         colour = colours[index % len(colours)]
         noted.append((label, part))
-        _band(fig, part, colour, label)
-        fig.add_trace(
-            go.Scatter(
-                x=_x(part),
-                y=_values(part),
-                mode="lines+markers",
-                name=label,
-                line={"color": colour, "dash": styles.get(metric_id, "solid"), "width": 2},
-                connectgaps=False,
-                customdata=_hover_rows(metric_id, part),
-                hovertemplate=HOVER,
-                legendgroup=label,
-            )
-        )
+        _series(fig, metric_id, part, label, colour, styles.get(metric_id, "solid"))
         ok = _settled(_ok(part))
         if not ok.is_empty():
             last = ok.row(-1, named=True)
@@ -776,20 +783,7 @@ def durability(rows: pl.DataFrame, *, names: Mapping[str, str] | None = None) ->
         if part.is_empty():
             continue
         noted.append((label, part))
-        _band(fig, part, colour, label)
-        fig.add_trace(
-            go.Scatter(
-                x=_x(part),
-                y=_values(part),
-                mode="lines+markers",
-                name=label,
-                legendgroup=label,  # with its band: one legend row (groups apart would wrap)
-                line={"color": colour, "width": 2},
-                connectgaps=False,
-                customdata=_hover_rows(metric_id, part),
-                hovertemplate=HOVER,
-            )
-        )
+        _series(fig, metric_id, part, label, colour)
     ai = _settled(_ok(rows.filter(pl.col("metric_id") == "ai_durability")))
     human = _ok(rows.filter(pl.col("metric_id") == "human_durability"))
     if ai.is_empty():
