@@ -8,7 +8,7 @@ rows (`Scope`): the same rows a full recompute gives them, in a fraction of the 
 """
 
 import ctypes
-import ctypes.util
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -97,17 +97,13 @@ class Inputs:
             _give_back_freed_memory()
 
 
-def _malloc_trim() -> Callable[[], object] | None:
-    """glibc's malloc_trim, where the C library has one."""
-    name = ctypes.util.find_library("c")
+@functools.cache
+def _malloc_trim() -> Callable[[int], object] | None:
+    """glibc's malloc_trim, where the process's C library has one (looked up once, when first needed)."""
     try:
-        trim = ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):
+        return getattr(ctypes.CDLL(None), "malloc_trim", None)
+    except OSError:
         return None
-    return None if trim is None else lambda: trim(0)
-
-
-_TRIM = _malloc_trim()
 
 
 def _give_back_freed_memory() -> None:
@@ -117,8 +113,9 @@ def _give_back_freed_memory() -> None:
     itself, while Polars allocates from its own: without this the freed tables still count in the
     process's memory (about 60 MiB of the full recompute's peak on 1M commits).
     """
-    if _TRIM is not None:
-        _TRIM()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 @dataclass
