@@ -28,6 +28,10 @@ METRIC_ROW_SCHEMA = {
 }
 
 
+class NeedsFullRecompute(Exception):
+    """A latest-sprint recompute would change earlier sprints' numbers (a baseline or a velocity basis moved)."""
+
+
 def by_team_and_org(facts: pl.LazyFrame, aggs: Sequence[pl.Expr]) -> pl.LazyFrame:
     """Aggregate per (team, sprint) and per organisation sprint (team = __org__).
 

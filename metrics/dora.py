@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from metrics.marts import Context
 
 KEY = ["source", "repo", "deployment_id"]
+CHANGE_KEY = ["kind", "git_repo", "source", "repo", "number", "sha"]
 FINAL = ["success", "failure"]
 
 DEPLOYMENTS_SCHEMA = {
@@ -381,7 +382,8 @@ def _deployments(
     inputs, settings = ctx.inputs, ctx.settings
     if deployments is None:
         deployments = _production(ctx)
-    blamed = blame_incidents(incident_tickets(inputs.tickets, settings), deployments, settings)
+    tickets = inputs.tickets if inputs.incident_candidates is None else inputs.incident_candidates
+    blamed = blame_incidents(incident_tickets(tickets, settings), deployments, settings)
     per_deployment = (
         blamed.filter(pl.col("d_deployment_id").is_not_null())
         .group_by(
@@ -404,7 +406,11 @@ def _deployments(
 
 
 def _rework(
-    deployments: pl.LazyFrame, blamed: pl.LazyFrame, shipped: pl.LazyFrame, settings: Settings
+    deployments: pl.LazyFrame,
+    blamed: pl.LazyFrame,
+    shipped: pl.LazyFrame,
+    settings: Settings,
+    earlier_fixes: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """rework_reason per deployment key: after_failure, rollback or fix (the first that applies).
 
@@ -445,9 +451,18 @@ def _rework(
         )
         .select(*KEY, pl.col("_failure_at").is_not_null().alias("_after_failure"))
     )
+    shipped_fixes = shipped.filter(pl.col("is_fix") & pl.col("deployment_id").is_not_null())
+    if earlier_fixes is not None:
+        # A latest-sprint recompute ships only some changes: the others' fixes as stored.
+        shipped_fixes = pl.concat(
+            [
+                shipped_fixes.select(earlier_fixes.collect_schema().names()),
+                earlier_fixes.join(shipped, on=CHANGE_KEY, how="anti", nulls_equal=True),
+            ],
+            how="vertical_relaxed",
+        )
     fixes = (
-        shipped.filter(pl.col("is_fix") & pl.col("deployment_id").is_not_null())
-        .select(
+        shipped_fixes.select(
             pl.col("deployment_source").alias("source"),
             pl.col("deployment_repo").alias("repo"),
             "deployment_id",
@@ -489,7 +504,8 @@ def fact_deployments(
     ctx: "Context", deployments: pl.LazyFrame, blamed: pl.LazyFrame, shipped: pl.LazyFrame
 ) -> pl.LazyFrame:
     """mart_deployments: one row per production deployment (or stand-in release)."""
-    rework = _rework(deployments, blamed, shipped, ctx.settings)
+    earlier = None if ctx.scope is None else ctx.inputs.extra["shipped_fixes"]
+    rework = _rework(deployments, blamed, shipped, ctx.settings, earlier)
     final = pl.col("outcome").is_in(FINAL)
     return (
         deployments.join(rework, on=KEY, how="left")
@@ -623,7 +639,16 @@ def _changes(ctx: "Context") -> pl.LazyFrame:
             pl.col("is_revert").fill_null(False).alias("is_fix"),
         )
     )
-    return pl.concat([prs, direct], how="vertical_relaxed")
+    changes = pl.concat([prs, direct], how="vertical_relaxed")
+    if ctx.scope is None:
+        return changes
+    # A latest-sprint recompute: the window's changes, and the earlier ones that can still ship in
+    # it (pending, or shipped in it) as the last recompute stored them.
+    earlier = inputs.extra["open_changes"].select(changes.collect_schema().names())
+    return pl.concat(
+        [changes, earlier.join(changes, on=CHANGE_KEY, how="anti", nulls_equal=True)],
+        how="vertical_relaxed",
+    )
 
 
 def _shipped(ctx: "Context", deployments: pl.LazyFrame) -> pl.LazyFrame:

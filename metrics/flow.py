@@ -20,7 +20,10 @@ from metrics.stats import z_value
 if TYPE_CHECKING:
     from metrics.marts import Context
 
-_US_PER_HOUR = 3_600_000_000
+# Hours per microsecond: durations are multiplied by it. Polars divides a column by a scalar as a
+# multiplication by its reciprocal but a single value by true division, so dividing would give a
+# duration one of two results in its last bit depending on how many rows were computed together.
+_HOURS_PER_US = 1 / 3_600_000_000
 # Exact binomial ranks up to this sample size; beyond it the normal approximation is at most one
 # rank off, a negligible change of the interval at that size.
 EXACT_RANKS = 1000
@@ -30,7 +33,7 @@ def hours(start: str | pl.Expr, end: str | pl.Expr) -> pl.Expr:
     """Hours from start to end (negative when end is earlier)."""
     s = pl.col(start) if isinstance(start, str) else start
     e = pl.col(end) if isinstance(end, str) else end
-    return (e - s).dt.total_microseconds() / _US_PER_HOUR
+    return (e - s).dt.total_microseconds() * _HOURS_PER_US
 
 
 # --------------------------------------------------------------------------- percentiles

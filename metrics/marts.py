@@ -9,9 +9,10 @@ rows (`Scope`): the same rows a full recompute gives them, in a fraction of the 
 
 import ctypes
 import functools
+import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -21,11 +22,12 @@ import polars as pl
 
 from metrics import ai, dora, durability, flow, quality, tickets, velocity
 from metrics.calendar import build_calendar
-from metrics.common import METRIC_ROW_SCHEMA
+from metrics.common import METRIC_ROW_SCHEMA, NeedsFullRecompute
 from metrics.definitions import definitions
 from metrics.facts import fact_commits, fact_prs
 from metrics.model import ORG, SPRINT_METRICS_SCHEMA, Settings
 from metrics.people import membership, resolve
+from metrics.tickets import org_sprint_of
 
 HEADLINE = (
     "acr_lines",
@@ -79,6 +81,12 @@ class Inputs:
     # source: the sources whose live tickets have any changelog entry, when `ticket_events` holds
     # only the fields the timelines read; None: every field is there.
     changelog_sources: pl.LazyFrame | None = None
+    # source, _name, category: what the live tickets now in a status (by lower-case name) mostly
+    # say its category is, over every ticket; None: taken from `tickets` (which then hold them all).
+    status_names: pl.LazyFrame | None = None
+    # Every ticket an incident could be, when `tickets` holds only a latest-sprint recompute's
+    # tickets; None: `tickets`.
+    incident_candidates: pl.LazyFrame | None = None
     extra: dict[str, pl.LazyFrame] = field(default_factory=dict)
     history: History | None = None  # None: computed from the frames above
     reads: dict[str, tuple[float, float]] = field(default_factory=dict)  # table: wall, CPU seconds
@@ -133,6 +141,7 @@ class Context:
     # Facts a family computes once and others reuse (mart_tickets, ...).
     memo: dict[str, pl.DataFrame] = field(default_factory=dict)
     facts: dict[str, pl.LazyFrame] = field(default_factory=dict)  # further fact marts, collected
+    scope: "Scope | None" = None  # a latest-sprint recompute: the inputs hold only its facts
 
 
 Family = Callable[[Context], pl.LazyFrame]
@@ -176,6 +185,9 @@ FACT_MART_READS: dict[str, frozenset[str]] = {
     ),
     "dora": frozenset(
         {
+            "incidents",
+            "open_changes",
+            "shipped_fixes",
             "deployments",
             "deployment_statuses",
             "releases",
@@ -188,20 +200,28 @@ FACT_MART_READS: dict[str, frozenset[str]] = {
     ),
 }
 
-# Families whose rows for a sprint depend only on facts at or after that sprint's start: commits
-# by committed_at and PRs by finished_at, with their trailers, notes, reviews and PR commits.
-# A latest-sprint recompute gives them only those facts; while any registered family is not
-# listed here (baselines, durability windows, tickets' history), it recomputes everything instead.
-WINDOWED: frozenset[str] = frozenset({"ai"})
+# Families that can compute the latest sprints from a latest-sprint recompute's inputs (`Scope`):
+# commits by committed_at and PRs by finished_at with their trailers, notes, reviews, PR commits
+# and survival counts; the tickets that were in, or changed during, the recomputed sprints with
+# their whole changelog; every deployment, release and incident; and what earlier sprints left in
+# the stored marts (`mart_sprint_series` for baselines, pending changes of `mart_changes`). A
+# family not listed here makes a latest-sprint recompute recompute everything instead.
+WINDOWED: frozenset[str] = frozenset(
+    {"ai", "delivery", "quality", "flow", "dora", "durability", "guard"}
+)
 
 
 # One query at a time on the connection, whichever Polars thread first needs a table.
 _READING = threading.Lock()
 
 
-def _read(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> pl.DataFrame:
+Params = Sequence[object] | Mapping[str, object]
+
+
+def _read(con: duckdb.DuckDBPyConnection, sql: str, params: Params = ()) -> pl.DataFrame:
     # Materialised at once: a DuckDB result streams and owns the connection until it is consumed.
-    frame = con.sql(sql, params=list(params) or None).pl()
+    bound = dict(params) if isinstance(params, Mapping) else list(params)
+    frame = con.sql(sql, params=bound or None).pl()
     # DuckDB names the zone "Etc/UTC"; one spelling everywhere keeps joins on time columns legal.
     zoned = [
         name
@@ -214,7 +234,7 @@ def _read(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = (
 def _table(
     con: duckdb.DuckDBPyConnection,
     sql: str,
-    params: Sequence[object] = (),
+    params: Params = (),
     *,
     reads: dict[str, tuple[float, float]] | None = None,
     name: str = "",
@@ -290,13 +310,105 @@ UNION ALL SELECT account_id, email FROM identities
 """
 
 
-def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None) -> Inputs:
-    """The raw tables, each read on first use; with `since`, only commits and PRs from then on.
+# The tickets a latest-sprint recompute rebuilds: created, resolved, updated or changed since the
+# window began, or ever listed in a recomputed sprint (a superset is harmless: every ticket's facts
+# come from its own rows and changelog, and only the recomputed sprints' scope is kept).
+_SCOPE_TICKETS = """
+SELECT source, ticket_id FROM tickets
+WHERE created_at >= $since OR resolved_at >= $since OR updated_at >= $since
+   OR sprint_id IN (SELECT unnest($sprints::VARCHAR[]))
+UNION SELECT source, ticket_id FROM ticket_events WHERE changed_at >= $since
+UNION SELECT source, ticket_id FROM ticket_sprints WHERE sprint_id IN (SELECT unnest($sprints::VARCHAR[]))
+UNION SELECT source, ticket_id FROM ticket_events WHERE field = 'sprint' AND regexp_matches(to_id, $listed)
+"""
+# What the live tickets now in a status mostly say its category is (metrics.tickets.status_timeline's
+# fallback for statuses the status table lacks): the most frequent category, the least on a tie.
+_STATUS_NAMES_SQL = """
+SELECT source, _name, category FROM (
+    SELECT source, lower(status) AS _name, status_category AS category, count(*) AS n
+    FROM tickets WHERE NOT is_deleted AND status IS NOT NULL GROUP BY ALL
+) QUALIFY row_number() OVER (PARTITION BY source, _name ORDER BY n DESC, category NULLS FIRST) = 1
+"""
+# Pending changes and changes deployed in the window, as the last recompute left them: a change
+# older than the window can still ship in it.
+_OPEN_CHANGES_SQL = (
+    "SELECT kind, git_repo, source, repo, number, sha, start_at, start_from, in_default_at, is_ai, "
+    "is_agent, is_fix FROM mart_changes WHERE status = 'pending' OR deployed_at >= ?"
+)
+# Fixes the stored changes shipped: what makes a deployment rework (metrics.dora._rework).
+_SHIPPED_FIXES_SQL = (
+    "SELECT kind, git_repo, source, repo, number, sha, deployment_source, deployment_repo, deployment_id "
+    "FROM mart_changes WHERE is_fix AND deployment_id IS NOT NULL"
+)
+# For a scope: the sources the last recompute found a changelog for (metrics.tickets adds those
+# the scope's tickets show now).
+_SCOPED_CHANGELOG_SOURCES_SQL = "SELECT DISTINCT source FROM mart_tickets WHERE has_changelog"
+# For a scope: the window's merge commits and rebased-candidate commits, the deployed and released
+# commits the stored mart_deployments does not know yet; and the ones it knows (their commit time
+# is the deployment's cut-off).
+_SCOPED_LINKED_COMMITS_SQL = """
+SELECT * FROM (
+    SELECT repo, sha, committed_at, authored_at, author_email, is_revert FROM commits WHERE sha IN (
+        SELECT merge_commit_sha FROM pull_requests WHERE coalesce(merged_at, closed_at, created_at) >= $since
+        UNION SELECT sha FROM deployments d WHERE lower(trim(environment)) IN (SELECT unnest($environments::VARCHAR[]))
+            AND NOT EXISTS (SELECT 1 FROM mart_deployments m WHERE m.sha_known AND m.origin = 'deployment'
+                AND m.source = d.source AND m.repo = d.repo AND m.deployment_id = d.deployment_id)
+        UNION SELECT target_sha FROM releases r WHERE NOT EXISTS (SELECT 1 FROM mart_deployments m WHERE m.sha_known
+            AND m.origin = 'release' AND m.source = r.source AND m.repo = r.repo AND m.deployment_id = r.release_id::VARCHAR))
+    UNION
+    SELECT repo, sha, committed_at, authored_at, author_email, is_revert FROM commits WHERE authored_at IN (
+        SELECT authored_at FROM pr_commits WHERE (source, repo, pr_number) IN (
+            SELECT source, repo, number FROM pull_requests WHERE coalesce(merged_at, closed_at, created_at) >= $since))
+    UNION ALL
+    SELECT git_repo, sha, any_value(cutoff_at), NULL, NULL, NULL FROM mart_deployments WHERE sha_known
+    GROUP BY git_repo, sha
+) QUALIFY row_number() OVER (PARTITION BY repo, sha ORDER BY authored_at NULLS LAST) = 1
+"""
+_TICKET_COLUMNS = (
+    "SELECT source, tracker, ticket_id, key, project, type, type_category, status, status_category, "
+    "story_points, assignee_id, labels, sprint_id, created_at, updated_at, resolved_at, is_deleted "
+    "FROM tickets"
+)
 
-    `since` limits commits (by committed_at) and PRs (by merged, else closed, else created time)
-    with their trailers, notes, reviews and PR commits; every other table, and `history`, stay
-    whole.
+
+def _listed(sprint_ids: Sequence[str]) -> str:
+    """A regular expression matching a comma-separated id list that holds any of these ids."""
+    if not sprint_ids:
+        return "[^\\s\\S]"  # matches nothing
+    return "(^|,)\\s*(" + "|".join(re.escape(i) for i in sprint_ids) + ")\\s*(,|$)"
+
+
+def _incidents_sql(settings: Settings | None) -> tuple[str, dict[str, object]]:
+    """The live tickets that can be incidents (metrics.dora.incident_tickets decides), found by DuckDB."""
+    if settings is None:
+        return _TICKET_COLUMNS, {}
+    lower = [v.strip().lower() for v in settings.incident_types]
+    labels = [v.strip().lower() for v in settings.incident_labels]
+    sql = (
+        f"{_TICKET_COLUMNS} WHERE NOT is_deleted AND status_category != 'canceled' AND ("
+        "lower(type_category) IN (SELECT unnest($types::VARCHAR[])) OR lower(type) IN "
+        "(SELECT unnest($types::VARCHAR[])) OR list_has_any(list_transform(labels, lambda l: lower(l)), "
+        "$labels::VARCHAR[]))"
+    )
+    return sql, {"types": lower, "labels": labels}
+
+
+def load_inputs(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    scope: "Scope | None" = None,
+    settings: Settings | None = None,
+) -> Inputs:
+    """The raw tables, each read on first use; with a `scope`, only what its recompute needs.
+
+    A scope limits commits (by committed_at) and PRs (by merged, else closed, else created time)
+    to its window with their trailers, notes, survival counts, reviews and PR commits; tickets to
+    the ones `_SCOPE_TICKETS` finds, with their whole changelog; and adds what earlier sprints left
+    in the stored marts (`extra`: sprint_series, open_changes, shipped_fixes), and the deployed
+    commits the stored `mart_deployments` knows. With `settings` as well, tickets that cannot be
+    incidents are not read for DORA. Every other table, and `history`, stay whole.
     """
+    since = scope.since if scope is not None else None
     reads: dict[str, tuple[float, float]] = {}
     loaded: dict[str, list[pl.DataFrame]] = {}
 
@@ -308,6 +420,40 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
             query, params = f"{sql} WHERE {conditions}", (since,)
         return _table(con, query, params, reads=reads, name=name, loaded=loaded)
 
+    keys: dict[str, object] = {}
+    if scope is not None:
+        # The recomputed tickets, found once: every ticket table is read for them.
+        wall, cpu = time.perf_counter(), time.process_time()
+        ids = sorted(set(scope.recomputed.get_column("sprint_id").to_list()))
+        found = _read(con, _SCOPE_TICKETS, {"since": since, "sprints": ids, "listed": _listed(ids)})
+        keys = {"tickets": found["ticket_id"].unique().to_list()}
+        reads["scope_tickets"] = (time.perf_counter() - wall, time.process_time() - cpu)
+    # By ticket id alone: a few tickets of other sources with the same id are harmless (above).
+    mine = "ticket_id IN (SELECT unnest($tickets::VARCHAR[]))"
+    environments = [v.strip().lower() for v in (settings or Settings()).production_environments]
+
+    def ticket_table(name: str, sql: str, where: str = "") -> pl.LazyFrame:
+        if scope is None:
+            return table(name, sql, where=where)
+        query = f"{sql} WHERE " + " AND ".join(c for c in (where, mine) if c)
+        return _table(con, query, keys, reads=reads, name=name, loaded=loaded)
+
+    extra = {
+        # Counts only: the shas and times of the measurement and its provenance are not read.
+        "commit_durability": table(
+            "commit_durability",
+            "SELECT repo, sha, landed_at, lines_added, alive_churn, alive_durable, note_ai_lines, "
+            "note_ai_alive_churn, note_ai_alive_durable, note_human_lines, note_human_alive_churn, "
+            "note_human_alive_durable FROM commit_durability",
+            f"(repo, sha) IN ({_RECENT_COMMITS})",
+        )
+    }
+    if scope is not None:
+        extra["sprint_series"] = table("sprint_series", "SELECT * FROM mart_sprint_series")
+        extra["open_changes"] = _table(
+            con, _OPEN_CHANGES_SQL, (since,), reads=reads, name="open_changes", loaded=loaded
+        )
+        extra["shipped_fixes"] = table("shipped_fixes", _SHIPPED_FIXES_SQL)
     in_commits = f"(repo, sha) IN ({_RECENT_COMMITS})"
     in_prs = f"(source, repo, pr_number) IN ({_RECENT_PRS})"
     return Inputs(
@@ -346,22 +492,29 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
             in_prs,
         ),
         forge_repos=table("forge_repos", "SELECT * FROM forge_repos"),
-        tickets=table(
-            "tickets",
-            "SELECT source, tracker, ticket_id, key, project, type, type_category, status, status_category, "
-            "story_points, assignee_id, labels, sprint_id, created_at, updated_at, resolved_at, is_deleted "
-            "FROM tickets",
-        ),
+        tickets=ticket_table("tickets", _TICKET_COLUMNS),
         # Only the fields the timelines read (a third of the changelog is assignee and resolution
         # changes); whether a source keeps a changelog at all comes from `changelog_sources`.
-        ticket_events=table(
+        ticket_events=ticket_table(
             "ticket_events",
             "SELECT source, ticket_id, event_id, position, changed_at, field, from_id, to_id, from_value, "
             "to_value FROM ticket_events",
             where="field IN (" + ", ".join(f"'{f}'" for f in tickets.TIMELINE_FIELDS) + ")",
         ),
-        changelog_sources=table("changelog_sources", _CHANGELOG_SOURCES_SQL),
-        ticket_sprints=table("ticket_sprints", "SELECT * FROM ticket_sprints"),
+        changelog_sources=(
+            table("changelog_sources", _CHANGELOG_SOURCES_SQL)
+            if scope is None
+            else table("changelog_sources", _SCOPED_CHANGELOG_SOURCES_SQL)
+        ),
+        status_names=None if scope is None else table("status_names", _STATUS_NAMES_SQL),
+        incident_candidates=(
+            None
+            if scope is None
+            else _table(
+                con, *_incidents_sql(settings), reads=reads, name="incidents", loaded=loaded
+            )
+        ),
+        ticket_sprints=ticket_table("ticket_sprints", "SELECT * FROM ticket_sprints"),
         ticket_statuses=table("ticket_statuses", "SELECT * FROM ticket_statuses"),
         sprints=table("sprints", "SELECT * FROM sprints"),
         releases=table("releases", "SELECT * FROM releases"),
@@ -370,7 +523,10 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
             "SELECT source, repo, deployment_id, sha, ref, environment, created_at, latest_state, "
             "latest_state_at, is_deleted FROM deployments",
         ),
-        deployment_statuses=table("deployment_statuses", "SELECT * FROM deployment_statuses"),
+        deployment_statuses=table(
+            "deployment_statuses",
+            "SELECT source, repo, deployment_id, state, created_at FROM deployment_statuses",
+        ),
         identities=table("identities", "SELECT * FROM identities"),
         evidence_authors=table(
             "evidence_authors",
@@ -380,22 +536,25 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, since: datetime | None = None
             "UNION SELECT DISTINCT lower(login) FROM identities WHERE account_type IN ('bot', 'app') "
             "UNION SELECT DISTINCT lower(author_login) FROM pull_requests WHERE author_type = 'bot'",
         ),
-        linked_commits=table("linked_commits", _LINKED_COMMITS_SQL),
+        linked_commits=(
+            table("linked_commits", _LINKED_COMMITS_SQL)
+            if scope is None
+            else _table(
+                con,
+                _SCOPED_LINKED_COMMITS_SQL,
+                {"since": since, "environments": environments},
+                reads=reads,
+                name="linked_commits",
+                loaded=loaded,
+            )
+        ),
         history=History(
             first_commit=table("first_commit", "SELECT min(committed_at) AS first FROM commits"),
             observed=table("observed", _OBSERVED_SQL),
             links=table("links", _LINKS_SQL),
         ),
         reads=reads,
-        extra={
-            # Counts only: the shas and times of the measurement and its provenance are not read.
-            "commit_durability": table(
-                "commit_durability",
-                "SELECT repo, sha, landed_at, lines_added, alive_churn, alive_durable, note_ai_lines, "
-                "note_ai_alive_churn, note_ai_alive_durable, note_human_lines, note_human_alive_churn, "
-                "note_human_alive_durable FROM commit_durability",
-            )
-        },
+        extra=extra,
         loaded=loaded,
     )
 
@@ -469,6 +628,9 @@ class Scope:
     sprints: pl.DataFrame  # team, sprint_id
     since: datetime  # the earliest start among them: facts from then on are recomputed
     calendar: pl.DataFrame  # the whole calendar it was chosen from (mart_calendar)
+    # team, sprint_id: the team sprints whose ticket scope is rebuilt: the scope's own and those
+    # the organisation's recomputed sprint adds up (their midpoint is in it).
+    recomputed: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def latest_sprints(calendar: pl.DataFrame) -> Scope | None:
@@ -490,7 +652,16 @@ def latest_sprints(calendar: pl.DataFrame) -> Scope | None:
     since = newest.get_column("sprint_start").min()
     if not isinstance(since, datetime):
         return None
-    return Scope(newest.select("team", "sprint_id").sort("team"), since, calendar)
+    sprints = newest.select("team", "sprint_id").sort("team")
+    org = sprints.filter(pl.col("team") == ORG).get_column("sprint_id")
+    counted = (
+        org_sprint_of(started.lazy())
+        .filter(pl.col("org_sprint_id").is_in(org.implode()))
+        .select("team", "sprint_id")
+        .collect()
+    )
+    recomputed = pl.concat([sprints, counted]).unique().sort("team", "sprint_id")
+    return Scope(sprints, since, calendar, recomputed)
 
 
 @dataclass
@@ -587,6 +758,7 @@ def compute(
         resolution.identity_map.lazy(),
         members.lazy(),
         today,
+        scope=scope,
     )
     fact_marts: dict[str, pl.DataFrame] = {}
     builders = [(name, build) for name, build in FACT_MARTS.items() if name in chosen]
@@ -605,6 +777,12 @@ def compute(
             produced.append(family(ctx).collect())
     metric_rows = pl.concat(produced) if produced else pl.DataFrame(schema=METRIC_ROW_SCHEMA)
     extra = fact_marts | (velocity.delivery_marts(ctx) if "delivery" in chosen else {})
+    extra["mart_sprint_series"] = velocity.series_mart(ctx)
+    if scope is not None:
+        # Baselines and envelopes of the scope's sprints: earlier sprints' rows are unchanged.
+        for name in ("mart_guards", "mart_sprint_series"):
+            if name in extra:
+                extra[name] = extra[name].join(scope.sprints, on=["team", "sprint_id"], how="semi")
 
     with clock("finalise"):
         # For a scope, its sprints only: their rows are complete, the window's others are not.
@@ -629,8 +807,8 @@ def compute(
             "mart_unmatched_identities": resolution.unmatched,
             "mart_commits": commits,
             "mart_prs": prs,
-            # mart_deployments, mart_changes, mart_recoveries; mart_tickets, mart_sprint_scope,
-            # mart_releases, mart_guards (only in a full recompute: a latest-sprint one has none)
+            # mart_durability; mart_deployments, mart_changes, mart_recoveries; mart_tickets,
+            # mart_sprint_scope, mart_releases, mart_guards; mart_sprint_series
             **extra,
             **marts,
         },
@@ -727,7 +905,14 @@ def finalise(
     return out
 
 
-def board_summary(sprint_metrics: pl.DataFrame, *, sprints: int = 6) -> pl.DataFrame:
+BOARD_SPRINTS = 6  # sprints per team in board_summary
+_BOARD_ROWS_SQL = """
+SELECT * FROM sprint_metrics WHERE metric_id IN (SELECT unnest($headline::VARCHAR[]))
+QUALIFY dense_rank() OVER (PARTITION BY team ORDER BY sprint_start DESC) <= $sprints
+"""
+
+
+def board_summary(sprint_metrics: pl.DataFrame, *, sprints: int = BOARD_SPRINTS) -> pl.DataFrame:
     """The latest sprints of each team and the organisation, one row each, headline metrics as columns."""
     latest = (
         sprint_metrics.select("team", "sprint_id", "sprint_start")
@@ -784,6 +969,21 @@ _SCOPED_DELETES: dict[str, str | None] = {
     "OR (source, repo, number) IN (SELECT source, repo, number FROM _mart)",
     "sprint_metrics": "DELETE FROM sprint_metrics WHERE (team, sprint_id) IN (SELECT team, sprint_id FROM _scope)",
     "sprint_tool_mix": "DELETE FROM sprint_tool_mix WHERE (team, sprint_id) IN (SELECT team, sprint_id FROM _scope)",
+    "mart_durability": "DELETE FROM mart_durability WHERE committed_at >= $since",
+    # The recomputed tickets, and tickets deleted since.
+    "mart_tickets": "DELETE FROM mart_tickets WHERE (source, ticket_id) IN (SELECT source, ticket_id FROM _mart) "
+    "OR (source, ticket_id) IN (SELECT source, ticket_id FROM tickets WHERE is_deleted)",
+    "mart_sprint_scope": "DELETE FROM mart_sprint_scope WHERE (team, sprint_id) IN (SELECT team, sprint_id FROM _recomputed)",
+    "mart_releases": None,
+    "mart_deployments": None,
+    "mart_recoveries": None,
+    # The window's changes and the earlier ones recomputed with them (pending, or shipped in the window).
+    "mart_changes": "DELETE FROM mart_changes m WHERE m.in_default_at >= $since OR EXISTS (SELECT 1 FROM _mart n "
+    "WHERE n.kind = m.kind AND n.git_repo IS NOT DISTINCT FROM m.git_repo AND n.source IS NOT DISTINCT FROM m.source "
+    "AND n.repo IS NOT DISTINCT FROM m.repo AND n.number IS NOT DISTINCT FROM m.number "
+    "AND n.sha IS NOT DISTINCT FROM m.sha)",
+    "mart_guards": "DELETE FROM mart_guards WHERE (team, sprint_id) IN (SELECT team, sprint_id FROM _scope)",
+    "mart_sprint_series": "DELETE FROM mart_sprint_series WHERE (team, sprint_id) IN (SELECT team, sprint_id FROM _scope)",
 }
 
 
@@ -794,6 +994,7 @@ def _write_scope(con: duckdb.DuckDBPyConnection, marts: Marts, scope: Scope) -> 
             f"no rule for writing {unknown} in a latest-sprint recompute (_SCOPED_DELETES)"
         )
     con.register("_scope", _arrow(scope.sprints))
+    con.register("_recomputed", _arrow(scope.recomputed))
     for name, frame in marts.tables.items():
         delete = _SCOPED_DELETES[name]
         if delete is None:
@@ -804,8 +1005,11 @@ def _write_scope(con: duckdb.DuckDBPyConnection, marts: Marts, scope: Scope) -> 
         con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _mart')
         con.unregister("_mart")
     con.unregister("_scope")
-    stored = _read(con, "SELECT * FROM sprint_metrics").cast(SPRINT_METRICS_SCHEMA)  # type: ignore[arg-type]
-    _replace(con, "board_summary", board_summary(stored))
+    con.unregister("_recomputed")
+    # board_summary reads the headline metrics of each team's latest sprints only.
+    headline = _read(con, _BOARD_ROWS_SQL, {"headline": list(HEADLINE), "sprints": BOARD_SPRINTS})
+    rows = headline.cast(SPRINT_METRICS_SCHEMA).sort("team", "sprint_start", "metric_id")  # type: ignore[arg-type]
+    _replace(con, "board_summary", board_summary(rows))
 
 
 def write(con: duckdb.DuckDBPyConnection, marts: Marts) -> None:
@@ -834,14 +1038,24 @@ def write(con: duckdb.DuckDBPyConnection, marts: Marts) -> None:
         raise
 
 
-_MARTS = ("mart_calendar", "mart_commits", "mart_prs", "sprint_metrics", "sprint_tool_mix")
+_MARTS = (
+    "mart_calendar",
+    "mart_commits",
+    "mart_prs",
+    "sprint_metrics",
+    "sprint_tool_mix",
+    "mart_sprint_series",
+)
+# Stored marts a family's latest-sprint recompute reads.
+_READS_STORED = {"dora": ("mart_changes", "mart_deployments"), "delivery": ("mart_tickets",)}
 
 
 def recompute(con: duckdb.DuckDBPyConnection, settings: Settings, *, latest: bool = False) -> Marts:
     """Recompute every mart; with `latest`, only the newest sprints (`latest_sprints`) and their facts.
 
-    A latest-sprint recompute falls back to a full one when the marts do not exist yet, or when a
-    registered family is not in WINDOWED (it needs more history than the newest sprint's facts).
+    A latest-sprint recompute falls back to a full one when the marts do not exist yet, when a
+    registered family is not in WINDOWED, or when the newest sprint would change earlier sprints'
+    numbers (it joins a baseline or changes a team's velocity basis: `NeedsFullRecompute`).
     Facts older than the window that changed since the last full recompute wait for the next one.
     """
     inputs = load_inputs(con)
@@ -849,15 +1063,18 @@ def recompute(con: duckdb.DuckDBPyConnection, settings: Settings, *, latest: boo
     stored = {
         row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
     }
-    if latest and set(FAMILIES) <= WINDOWED and stored >= set(_MARTS):
+    needed = set(_MARTS).union(*(_READS_STORED.get(name, ()) for name in FAMILIES))
+    if latest and set(FAMILIES) <= WINDOWED and stored >= needed:
         today = settings.today or datetime.now(UTC).date()
         scope = latest_sprints(_calendar(inputs, settings, today))
-        if scope is not None:
-            inputs = load_inputs(con, since=scope.since)
     # Polars' in-memory engine: its default streaming engine took twice the time over the facts'
     # joins, as-of joins and sort, and 10 % more over all families (1M commits, two threads).
     with pl.Config(engine_affinity="in-memory"):
-        marts = compute(inputs, settings, scope=scope)
+        try:
+            chosen = inputs if scope is None else load_inputs(con, scope=scope, settings=settings)
+            marts = compute(chosen, settings, scope=scope)
+        except NeedsFullRecompute:
+            marts = compute(load_inputs(con), settings)
     del inputs  # the raw tables: freed before the marts are written
     wall, cpu = time.perf_counter(), time.process_time()
     write(con, marts)

@@ -9,7 +9,7 @@ import polars as pl
 
 from metrics.common import METRIC_ROW_SCHEMA, by_team_and_org, rows, share
 from metrics.tickets import delivery_facts
-from metrics.velocity import ratio_to_baseline, scope_totals
+from metrics.velocity import baseline_check, ratio_to_baseline, scope_totals, with_history
 
 if TYPE_CHECKING:
     from metrics.marts import Context
@@ -143,13 +143,21 @@ def density_change(ctx: "Context", frame: pl.LazyFrame) -> pl.LazyFrame:
         .alias("value"),
         pl.col("completed_issues").fill_null(0).alias("sample"),
     )
-    series = (
+    series = with_history(
+        ctx,
         ctx.calendar.filter(pl.col("sprint_state") != "future")
         .select(*_KEYS, "sprint_start", "sprint_end", "sprint_state")
         .join(density, on=_KEYS, how="left")
-        .collect()
+        .collect(),
+        {"bug_density": ("value", "sample")},
     )
-    ratios = ratio_to_baseline(series.drop("sample"), settings, minus_one=True)
+    ratios = ratio_to_baseline(
+        series.drop("sample"),
+        settings,
+        minus_one=True,
+        check=baseline_check(ctx, "bug_density"),
+        only=None if ctx.scope is None else ctx.scope.sprints,
+    )
     return (
         ratios.join(series.select(*_KEYS, "sample"), on=_KEYS)
         .filter(pl.col("current").is_not_null() | (pl.col("sample") > 0))

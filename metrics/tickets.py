@@ -323,7 +323,10 @@ def points_timeline(tickets: pl.LazyFrame, events: pl.LazyFrame) -> pl.LazyFrame
 
 
 def status_timeline(
-    tickets: pl.LazyFrame, events: pl.LazyFrame, statuses: pl.LazyFrame
+    tickets: pl.LazyFrame,
+    events: pl.LazyFrame,
+    statuses: pl.LazyFrame,
+    current_names: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """source, ticket_id, changed_at, category, done_since: the status category from each change on.
 
@@ -332,16 +335,19 @@ def status_timeline(
     changes was in a not-done state until `resolved_at` and in its current category since then
     (since creation when it has no resolution time). `done_since` is when the current run of
     done statuses began (NULL when not done): reopening and finishing again moves it.
+    `current_names` (source, _name, category): that last fallback taken over more tickets than
+    `tickets` (a latest-sprint recompute's tickets are a few of all).
     """
     by_id = statuses.select("source", "status_id", "category").unique(
         ["source", "status_id"], keep="first"
     )
     # Names as a fallback: the status table's, then what the tickets' current statuses say.
-    current_names = (
-        tickets.filter(pl.col("status").is_not_null())
-        .group_by("source", pl.col("status").str.to_lowercase().alias("_name"))
-        .agg(pl.col("status_category").mode().sort().first().alias("category"))
-    )
+    if current_names is None:
+        current_names = (
+            tickets.filter(pl.col("status").is_not_null())
+            .group_by("source", pl.col("status").str.to_lowercase().alias("_name"))
+            .agg(pl.col("status_category").mode().sort().first().alias("category"))
+        )
     by_name = pl.concat(
         [
             statuses.select("source", pl.col("name").str.to_lowercase().alias("_name"), "category"),
@@ -732,10 +738,13 @@ def delivery_facts(ctx: "Context") -> dict[str, pl.LazyFrame]:
             [
                 membership_intervals(live, events, inputs.ticket_sprints),
                 points_timeline(live, events),
-                status_timeline(live, events, inputs.ticket_statuses),
+                status_timeline(live, events, inputs.ticket_statuses, inputs.status_names),
             ]
         )
         sources = inputs.changelog_sources
+        if sources is not None and ctx.scope is not None:
+            # The sources known to keep a changelog, and any the recomputed tickets show now.
+            sources = pl.concat([sources, events.select("source")]).unique()
         lines = Timelines(
             live,
             events,
@@ -747,11 +756,14 @@ def delivery_facts(ctx: "Context") -> dict[str, pl.LazyFrame]:
         tickets = tickets_fact(
             lines, inputs.ticket_sprints, calendar, ctx.identity_map, ctx.members, settings
         ).collect()
+        scope_rows = sprint_scope(lines, tickets.lazy(), calendar, settings)
+        if ctx.scope is not None:
+            # Only the recomputed sprints hold every ticket that was in them.
+            scope_rows = scope_rows.join(
+                ctx.scope.recomputed.lazy(), on=["team", "sprint_id"], how="semi"
+            )
         scope, released = pl.collect_all(
-            [
-                sprint_scope(lines, tickets.lazy(), calendar, settings),
-                release_facts(inputs.releases, inputs.forge_repos, calendar, settings),
-            ]
+            [scope_rows, release_facts(inputs.releases, inputs.forge_repos, calendar, settings)]
         )
         ctx.memo.update(mart_tickets=tickets, mart_sprint_scope=scope, mart_releases=released)
     return {

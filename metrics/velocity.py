@@ -7,6 +7,7 @@ baseline sprints: the closed sprints that ended by its `ai_rollout` date, else i
 `baseline_sprints` closed sprints with data (the organisation: before the earliest rollout).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from metrics.common import METRIC_ROW_SCHEMA, by_team_and_org, ratio, rows
+from metrics.common import METRIC_ROW_SCHEMA, NeedsFullRecompute, by_team_and_org, ratio, rows
 from metrics.model import ORG, Settings
 from metrics.stats import bootstrap_ratio_to_mean, ratio_sums
 from metrics.tickets import delivery_facts
@@ -54,6 +55,128 @@ GUARDS_SCHEMA = {
     "envelope_high": pl.Float64,
     "inflated": pl.Boolean,
 }
+
+
+# mart_sprint_series: every team sprint's value of each series a baseline is taken over, and whether
+# the sprint is in that baseline. A latest-sprint recompute takes earlier sprints' values from here.
+SERIES_SCHEMA = {
+    "team": pl.String,
+    "sprint_id": pl.String,
+    "series": pl.String,
+    "value": pl.Float64,
+    "sample": pl.Int64,
+    "is_baseline": pl.Boolean,
+}
+_KEYS = ["team", "sprint_id"]
+
+
+def _stored_series(ctx: "Context") -> pl.DataFrame:
+    """mart_sprint_series as the last recompute left it (a latest-sprint recompute's input)."""
+    if "stored_series" not in ctx.memo:
+        ctx.memo["stored_series"] = (
+            ctx.inputs.extra["sprint_series"].collect().cast(SERIES_SCHEMA)  # type: ignore[arg-type]
+        )
+    return ctx.memo["stored_series"]
+
+
+def with_history(
+    ctx: "Context", frame: pl.DataFrame, series: dict[str, tuple[str, str | None]]
+) -> pl.DataFrame:
+    """`frame` (team, sprint_id, ...) with its series recorded for mart_sprint_series.
+
+    `series`: series id -> (value column, sample column or None). In a latest-sprint recompute
+    the columns of sprints outside the scope are replaced by the stored values: the inputs hold
+    only the window's facts, so what they give for earlier sprints is partial.
+    """
+    if ctx.scope is not None:
+        stored = _stored_series(ctx)
+        marked = frame.join(
+            ctx.scope.sprints.with_columns(pl.lit(True).alias("_fresh")),
+            on=_KEYS,
+            how="left",
+            maintain_order="left",
+        )
+        for sid, (value, sample) in series.items():
+            kept = stored.filter(pl.col("series") == sid).select(
+                *_KEYS, pl.col("value").alias("_value"), pl.col("sample").alias("_sample")
+            )
+            marked = marked.join(kept, on=_KEYS, how="left", maintain_order="left")
+            fresh = pl.col("_fresh").fill_null(False)
+            replaced = [
+                pl.when(fresh)
+                .then(pl.col(value))
+                .otherwise(pl.col("_value"))
+                .cast(frame.schema[value])
+                .alias(value)
+            ]
+            if sample is not None:
+                replaced.append(
+                    pl.when(fresh)
+                    .then(pl.col(sample))
+                    .otherwise(pl.col("_sample"))
+                    .cast(frame.schema[sample])
+                    .alias(sample)
+                )
+            marked = marked.with_columns(replaced).drop("_value", "_sample")
+        frame = marked.drop("_fresh")
+    for sid, (value, sample) in series.items():
+        ctx.memo[f"series:{sid}"] = frame.select(
+            *_KEYS,
+            pl.lit(sid).alias("series"),
+            pl.col(value).cast(pl.Float64).alias("value"),
+            (pl.col(sample) if sample is not None else pl.lit(None)).cast(pl.Int64).alias("sample"),
+        )
+    return frame
+
+
+def baseline_check(ctx: "Context", sid: str) -> Callable[[str, "Baseline"], None]:
+    """Record a team's baseline sprints of series `sid`; in a latest-sprint recompute, insist that they did not change.
+
+    A baseline that now holds a recomputed sprint, or other sprints than the last recompute's,
+    changes every sprint's ratio or envelope, earlier ones too: `NeedsFullRecompute`.
+    """
+    chosen: list[tuple[str, str]] = []
+    before: dict[str, set[str]] = {}
+    fresh: dict[str, set[str]] = {}
+    if ctx.scope is not None:
+        stored = _stored_series(ctx).filter((pl.col("series") == sid) & pl.col("is_baseline"))
+        for team, sprint in stored.select("team", "sprint_id").iter_rows():
+            before.setdefault(team, set()).add(sprint)
+        for team, sprint in ctx.scope.sprints.iter_rows():
+            fresh.setdefault(team, set()).add(sprint)
+    ctx.memo[f"baseline:{sid}"] = pl.DataFrame(schema={"team": pl.String, "sprint_id": pl.String})
+
+    def check(team: str, base: "Baseline") -> None:
+        ids = set(base.sprint_ids)
+        if ctx.scope is not None and (
+            ids & fresh.get(team, set()) or ids != before.get(team, set())
+        ):
+            raise NeedsFullRecompute(f"the {sid} baseline of {team} changed")
+        chosen.extend((team, sprint) for sprint in sorted(ids))
+        ctx.memo[f"baseline:{sid}"] = pl.DataFrame(
+            chosen, schema={"team": pl.String, "sprint_id": pl.String}, orient="row"
+        )
+
+    return check
+
+
+def series_mart(ctx: "Context") -> pl.DataFrame:
+    """mart_sprint_series from the series the families recorded (`with_history`, `baseline_check`)."""
+    parts = []
+    for name, frame in ctx.memo.items():
+        if not name.startswith("series:"):
+            continue
+        sid = name.removeprefix("series:")
+        base = ctx.memo.get(f"baseline:{sid}")
+        flagged = frame.with_columns(pl.lit(False).alias("is_baseline"))
+        if base is not None:
+            flagged = frame.join(
+                base.with_columns(pl.lit(True).alias("is_baseline")), on=_KEYS, how="left"
+            ).with_columns(pl.col("is_baseline").fill_null(False))
+        parts.append(flagged.select(list(SERIES_SCHEMA)))
+    if not parts:
+        return pl.DataFrame(schema=SERIES_SCHEMA)
+    return pl.concat(parts).cast(SERIES_SCHEMA).sort("series", "team", "sprint_id")  # type: ignore[arg-type]
 
 
 def _note(*parts: pl.Expr) -> pl.Expr:
@@ -244,51 +367,60 @@ def baseline(values: pl.DataFrame, team: str, settings: Settings) -> Baseline:
     first `baseline_sprints` of them.
     """
     ordered = values.sort("sprint_start")
-    closed = ordered.filter((pl.col("sprint_state") == "closed") & pl.col("value").is_not_null())
+    ids = ordered.get_column("sprint_id").to_list()
+    starts = ordered.get_column("sprint_start").to_list()
+    ends = ordered.get_column("sprint_end").to_list()
+    states = ordered.get_column("sprint_state").to_list()
+    numbers = ordered.get_column("value").cast(pl.Float64).to_list()
+    closed = [i for i, (state, v) in enumerate(zip(states, numbers, strict=True))
+              if state == "closed" and v is not None]  # fmt: skip
     rollout = rollout_of(team, settings)
     if rollout is not None:
         cut = _midnight(rollout)
-        base = closed.filter(pl.col("sprint_end") <= cut)
-        after = ordered.filter(pl.col("sprint_end") > cut)
-        description = f"{base.height} sprints before the AI rollout on {rollout.isoformat()}"
+        base = [i for i in closed if ends[i] <= cut]
+        after = [ids[i] for i in range(len(ids)) if ends[i] > cut]
+        description = f"{len(base)} sprints before the AI rollout on {rollout.isoformat()}"
     else:
-        base = closed.head(settings.baseline_sprints)
-        last = base.get_column("sprint_start").max() if base.height else None
-        after = ordered.filter(pl.col("sprint_start") > last) if last is not None else ordered[:0]
-        description = f"the first {base.height} sprints with data (no AI rollout date)"
+        base = closed[: settings.baseline_sprints]
+        last = starts[base[-1]] if base else None
+        after = [ids[i] for i in range(len(ids)) if last is not None and starts[i] > last]
+        description = f"the first {len(base)} sprints with data (no AI rollout date)"
     return Baseline(
-        sprint_ids=tuple(base.get_column("sprint_id").to_list()),
-        values=base.get_column("value").cast(pl.Float64).to_numpy(),
+        sprint_ids=tuple(ids[i] for i in base),
+        values=np.array([numbers[i] for i in base], dtype=np.float64),
         description=description,
-        after=frozenset(after.get_column("sprint_id").to_list()),
+        after=frozenset(after),
     )
 
 
 def ratio_to_baseline(
-    series: pl.DataFrame, settings: Settings, *, minus_one: bool = False
+    series: pl.DataFrame,
+    settings: Settings,
+    *,
+    minus_one: bool = False,
+    check: Callable[[str, Baseline], None] | None = None,
+    only: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """value / mean(baseline value) per team sprint, with a percentile bootstrap over the baseline sprints.
 
-    `series`: team, sprint_id, sprint_start, sprint_end, sprint_state, value. Returns team,
+    `series`: team, sprint_id, sprint_start, sprint_end, sprint_state, value (`only`: the team
+    sprints to return, every one's baseline still taken from the whole series). Returns team,
     sprint_id, current, base_mean, ratio, ci_low, ci_high, note. No ratio with fewer than
     `baseline_min_sprints` baseline sprints, a zero baseline mean, or a sprint still running.
     """
     out = []
     for (team,), frame in series.partition_by("team", as_dict=True, maintain_order=True).items():
         base = baseline(frame, str(team), settings)
+        if check is not None:
+            check(str(team), base)
         # current / mean over the resampled means scales with `current`, so one resampling per
         # team (current = 1) gives every sprint's interval; the same seed for every team keeps
         # the result independent of team names.
-        q_low, q_high = bootstrap_ratio_to_mean(
-            1.0,
-            base.values,
-            samples=settings.bootstrap_samples,
-            confidence=settings.confidence,
-            seed=settings.seed,
-        )
+        interval: list[tuple[float | None, float | None]] = []  # resampled once, when needed
         enough = base.n >= settings.baseline_min_sprints
         mean = base.mean
-        for row in frame.iter_rows(named=True):
+        shown = frame if only is None else frame.join(only, on=_KEYS, how="semi")
+        for row in shown.iter_rows(named=True):
             current = row["value"]
             why = None
             if not enough:
@@ -301,6 +433,17 @@ def ratio_to_baseline(
             if why is None and current is not None and mean:
                 shift = 1.0 if minus_one else 0.0
                 ratio = current / mean - shift
+                if not interval:
+                    interval.append(
+                        bootstrap_ratio_to_mean(
+                            1.0,
+                            base.values,
+                            samples=settings.bootstrap_samples,
+                            confidence=settings.confidence,
+                            seed=settings.seed,
+                        )
+                    )
+                q_low, q_high = interval[0]
                 if q_low is not None and q_high is not None:
                     low, high = current * q_low - shift, current * q_high - shift
             role = "baseline sprint; " if row["sprint_id"] in base.sprint_ids else ""
@@ -354,11 +497,38 @@ def velocity_series(ctx: "Context") -> tuple[pl.DataFrame, dict[str, str]]:
     calendar = ctx.calendar.filter(pl.col("sprint_state") != "future").select(
         "team", "sprint_id", "sprint_start", "sprint_end", "sprint_state"
     )
-    series = (
+    series = with_history(
+        ctx,
         calendar.join(totals, on=["team", "sprint_id"], how="left")
         .join(merged, on=["team", "sprint_id"], how="left")
-        .collect()
+        .collect(),
+        {"velocity_points": ("points", None), "velocity_issues": ("issues", None),
+         "merged_prs": ("merged_prs", None)},
+    )  # fmt: skip
+    bases = _bases(series)
+    if ctx.scope is not None and bases != _bases(
+        series.join(ctx.scope.sprints, on=["team", "sprint_id"], how="anti")
+    ):
+        raise NeedsFullRecompute("the latest sprint changes a team's velocity basis")
+    basis = pl.col("team").replace_strict(bases, default=None, return_dtype=pl.String)
+    valued = (
+        series.with_columns(basis.alias("basis"))
+        .with_columns(
+            pl.when(pl.col("basis") == "points")
+            .then(pl.col("points"))
+            .when(pl.col("basis") == "issues")
+            .then(pl.col("issues"))
+            .when(pl.col("basis") == "merged_prs")
+            .then(pl.col("merged_prs"))
+            .alias("value")
+        )
+        .select("team", "sprint_id", "sprint_start", "sprint_end", "sprint_state", "basis", "value")
     )
+    return with_history(ctx, valued, {"velocity": ("value", None)}), bases
+
+
+def _bases(series: pl.DataFrame) -> dict[str, str]:
+    """Each team's velocity basis: the first of points, issues, merged PRs that any of its sprints has."""
     bases: dict[str, str] = {}
     for (team,), frame in series.partition_by("team", as_dict=True).items():
         for basis in ("points", "issues", "merged_prs"):
@@ -372,23 +542,7 @@ def velocity_series(ctx: "Context") -> tuple[pl.DataFrame, dict[str, str]]:
         bases[ORG] = "issues"
     else:
         bases[ORG] = "merged_prs"
-    basis = pl.col("team").replace_strict(bases, default=None, return_dtype=pl.String)
-    return (
-        series.with_columns(basis.alias("basis"))
-        .with_columns(
-            pl.when(pl.col("basis") == "points")
-            .then(pl.col("points"))
-            .when(pl.col("basis") == "issues")
-            .then(pl.col("issues"))
-            .when(pl.col("basis") == "merged_prs")
-            .then(pl.col("merged_prs"))
-            .alias("value")
-        )
-        .select(
-            "team", "sprint_id", "sprint_start", "sprint_end", "sprint_state", "basis", "value"
-        ),
-        bases,
-    )
+    return bases
 
 
 def _basis_note() -> pl.Expr:
@@ -416,7 +570,12 @@ def per_engineer_and_acceleration(ctx: "Context") -> pl.LazyFrame:
             note=_basis_note(),
         )
     )
-    ratios = ratio_to_baseline(series.drop("basis"), ctx.settings)
+    ratios = ratio_to_baseline(
+        series.drop("basis"),
+        ctx.settings,
+        check=baseline_check(ctx, "velocity"),
+        only=None if ctx.scope is None else ctx.scope.sprints,
+    )
     acceleration = (
         ratios.join(series.select("team", "sprint_id", "basis"), on=["team", "sprint_id"])
         .filter(pl.col("current").is_not_null())
@@ -520,11 +679,17 @@ def guard_table(ctx: "Context") -> pl.DataFrame:
         usable = values.filter(
             (pl.col("metric_id") == metric) & (pl.col("sample") >= settings.min_sample)
         ).select("team", "sprint_id", "value")
-        series = calendar.join(usable, on=["team", "sprint_id"], how="left")
+        series = with_history(
+            ctx,
+            calendar.join(usable, on=["team", "sprint_id"], how="left"),
+            {metric: ("value", None)},
+        )
+        check = baseline_check(ctx, metric)
         for (team,), frame in series.partition_by(
             "team", as_dict=True, maintain_order=True
         ).items():
             base = baseline(frame, str(team), settings)
+            check(str(team), base)
             enough = base.n >= settings.baseline_min_sprints
             mean, sd = base.mean, base.sd
             envelope = (
@@ -532,7 +697,10 @@ def guard_table(ctx: "Context") -> pl.DataFrame:
                 if enough and mean is not None
                 else None
             )
-            for row in frame.iter_rows(named=True):
+            shown = (
+                frame if ctx.scope is None else frame.join(ctx.scope.sprints, on=_KEYS, how="semi")
+            )
+            for row in shown.iter_rows(named=True):
                 is_base = row["sprint_id"] in base.sprint_ids
                 after = row["sprint_id"] in base.after
                 out.append(

@@ -25,13 +25,6 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Synthetic:
     return generate(tmp_path_factory.mktemp("synthetic"), scale=SCALE, seed=7)
 
 
-@pytest.fixture
-def windowed_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only the families a latest-sprint recompute can run from the newest facts alone."""
-    families = {name: f for name, f in marts.FAMILIES.items() if name in marts.WINDOWED}
-    monkeypatch.setattr(marts, "FAMILIES", families)
-
-
 def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
     row = con.execute(sql).fetchone()
     assert row is not None
@@ -201,7 +194,6 @@ def test_recompute_gives_sensible_marts(synthetic: Synthetic, tmp_path: Path) ->
     assert means["ai_durability"] < means["human_durability"]
 
 
-@pytest.mark.usefixtures("windowed_only")
 def test_sprintproof_metrics_runs_on_the_written_configuration(
     synthetic: Synthetic, tmp_path: Path
 ) -> None:
@@ -235,10 +227,20 @@ MART_KEYS = {
     "sprint_metrics": ["team", "sprint_id", "metric_id"],
     "sprint_tool_mix": ["team", "sprint_id", "tool", "mode"],
     "board_summary": ["team", "sprint_id"],
+    "mart_durability": ["repo", "sha"],
+    "mart_tickets": ["source", "ticket_id"],
+    "mart_sprint_scope": ["team", "sprint_id", "source", "ticket_id"],
+    "mart_releases": ["source", "repo", "release_id"],
+    "mart_deployments": ["source", "repo", "deployment_id"],
+    "mart_changes": ["kind", "git_repo", "source", "repo", "number", "sha"],
+    "mart_recoveries": ["kind", "git_repo", "environment", "ref", "started_at"],
+    "mart_guards": ["team", "sprint_id", "metric_id"],
+    "mart_sprint_series": ["series", "team", "sprint_id"],
 }
 
-# New work inside the newest sprints: a commit pushed late on the last day, and the oldest PR that
-# was not merged (it counted when it was closed or opened, years ago) merged now.
+# New work inside the newest sprints: a commit pushed late on the last day, the newest open PR
+# merged, a ticket of an active sprint done, a bug reported, a deployment that ships the newest
+# commit, and an incident opened after it.
 NEW_WORK = [
     # The copy's trailers first: the copied commit is the first agent commit by sha, before the copy.
     (
@@ -252,7 +254,40 @@ NEW_WORK = [
     ),
     (
         "UPDATE pull_requests SET state = 'merged', merged_at = $now, closed_at = $now WHERE forge_id = "
-        "(SELECT min_by(forge_id, created_at) FROM pull_requests WHERE state != 'merged')"
+        "(SELECT max_by(forge_id, created_at) FROM pull_requests WHERE state = 'open')"
+    ),
+    # The changelog entry first: it records the status the ticket had.
+    (
+        "INSERT INTO ticket_events SELECT source, ticket_id, 'new-1', 0, $now, NULL, 'status', status_id, '10002', "
+        "status, 'Done' FROM tickets WHERE ticket_id = (SELECT min(ticket_id) FROM tickets WHERE status_category "
+        "IN ('todo', 'in_progress') AND type_category IN ('feature', 'task') AND sprint_id IN "
+        "(SELECT sprint_id FROM sprints WHERE state = 'active'))"
+    ),
+    (
+        "UPDATE tickets SET status = 'Done', status_id = '10002', status_category = 'done', resolved_at = $now, "
+        "updated_at = $now WHERE ticket_id = (SELECT ticket_id FROM ticket_events WHERE event_id = 'new-1')"
+    ),
+    (
+        "INSERT INTO tickets SELECT * REPLACE (ticket_id || '-new' AS ticket_id, key || '-NEW' AS key, $now AS "
+        "created_at, $now AS updated_at, NULL AS resolved_at, 'To Do' AS status, '10000' AS status_id, 'todo' AS "
+        "status_category, NULL AS sprint_id) FROM tickets WHERE type_category = 'bug' ORDER BY ticket_id LIMIT 1"
+    ),
+    (
+        "INSERT INTO deployments SELECT d.* REPLACE (d.deployment_id || '-new' AS deployment_id, (SELECT "
+        "max_by(c.sha, c.committed_at) FROM commits c JOIN forge_repos f ON f.git_repo = c.repo WHERE f.source = "
+        "d.source AND f.repo = d.repo) AS sha, $now - INTERVAL 2 HOUR AS created_at, $now - INTERVAL 2 HOUR AS "
+        "updated_at, 'success' AS latest_state, $now - INTERVAL 90 MINUTE AS latest_state_at) FROM deployments d "
+        "WHERE environment = 'production' ORDER BY created_at DESC LIMIT 1"
+    ),
+    (
+        "INSERT INTO deployment_statuses SELECT source, repo, deployment_id, deployment_id || '-s', 'success', "
+        "$now - INTERVAL 90 MINUTE FROM deployments WHERE deployment_id LIKE '%-new'"
+    ),
+    (
+        "INSERT INTO tickets SELECT * REPLACE (ticket_id || '-inc' AS ticket_id, key || '-INC' AS key, $now - "
+        "INTERVAL 1 HOUR AS created_at, $now AS updated_at, NULL AS resolved_at, 'In Progress' AS status, '3' AS "
+        "status_id, 'in_progress' AS status_category, NULL AS sprint_id) FROM tickets WHERE type_category = "
+        "'incident' ORDER BY ticket_id LIMIT 1"
     ),
 ]
 
@@ -265,7 +300,6 @@ def marts_of(path: Path) -> dict[str, pl.DataFrame]:
         }
 
 
-@pytest.mark.usefixtures("windowed_only")
 def test_latest_sprint_recompute_gives_the_rows_of_a_full_one(
     synthetic: Synthetic, tmp_path: Path
 ) -> None:
@@ -308,7 +342,6 @@ def test_latest_sprint_recompute_gives_the_rows_of_a_full_one(
     assert runs == [("all",), ("latest",)]
 
 
-@pytest.mark.usefixtures("windowed_only")
 def test_latest_sprint_recompute_falls_back_to_a_full_one(
     synthetic: Synthetic, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -317,6 +350,18 @@ def test_latest_sprint_recompute_falls_back_to_a_full_one(
     copy.write_bytes(synthetic.warehouse.read_bytes())
     with connect(copy) as con:
         assert recompute(con, settings, latest=True).scope is None  # no marts yet
+        assert recompute(con, settings, latest=True).scope is not None
+        # A baseline that is not the one the last recompute stored would change earlier
+        # sprints' ratios: everything again, and the stored baseline is the true one after it.
+        flipped = "UPDATE mart_sprint_series SET is_baseline = NOT is_baseline WHERE series = 'velocity' AND team = "
+        flipped += (
+            "(SELECT min(team) FROM mart_sprint_series WHERE series = 'velocity' AND is_baseline)"
+        )
+        truth = "SELECT team, sprint_id FROM mart_sprint_series WHERE is_baseline ORDER BY ALL"
+        before = con.execute(truth).fetchall()
+        assert before and con.execute(flipped).fetchone() != (0,)
+        assert recompute(con, settings, latest=True).scope is None
+        assert con.execute(truth).fetchall() == before
         assert recompute(con, settings, latest=True).scope is not None
         # A family that needs more history than the newest sprint's facts: everything again.
         monkeypatch.setitem(marts.FAMILIES, "history", lambda ctx: empty_rows())
