@@ -1073,8 +1073,11 @@ def recompute(con: duckdb.DuckDBPyConnection, settings: Settings, *, latest: boo
         try:
             chosen = inputs if scope is None else load_inputs(con, scope=scope, settings=settings)
             marts = compute(chosen, settings, scope=scope)
-        except NeedsFullRecompute:
+        except NeedsFullRecompute as why:
             marts = compute(load_inputs(con), settings)
+            marts.warnings.append(
+                f"the latest sprints alone were not enough ({why}): recomputed everything"
+            )
     del inputs  # the raw tables: freed before the marts are written
     wall, cpu = time.perf_counter(), time.process_time()
     write(con, marts)
