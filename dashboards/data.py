@@ -311,6 +311,23 @@ def _drilldown_sql(
     return scope, list(params), repo_sql, repo_params, flag, hidden, person
 
 
+def _evidence_cte(alias: str, kind: str, subject: str) -> str:
+    """The `ev` CTE of a drill-down: per listed subject (`alias`, its id as `subject`), the rule that
+    decided its tool and mode, that rule's signal and confidence, and every rule that fired."""
+    same = f"e.tool IS NOT DISTINCT FROM {alias}.ai_tool AND e.mode IS NOT DISTINCT FROM {alias}.ai_mode"
+    return f"""ev AS (
+                SELECT e.repo, e.subject_id,
+                       arg_max(e.rule_id, e.confidence) FILTER (WHERE {same}) AS decided_by,
+                       arg_max(e.field || ': ' || e.matched, e.confidence) FILTER (WHERE {same}) AS signal,
+                       max(e.confidence) FILTER (WHERE {same}) AS confidence,
+                       string_agg(DISTINCT e.rule_id, ', ' ORDER BY e.rule_id) AS all_rules,
+                       any_value(e.ruleset_version) AS ruleset_version
+                FROM ai_evidence e JOIN {alias} ON e.repo = {alias}.repo AND e.subject_id = {subject}
+                WHERE e.subject_kind = '{kind}'
+                GROUP BY e.repo, e.subject_id
+            )"""
+
+
 def ai_commits(
     path: Path,
     team: str,
@@ -341,23 +358,7 @@ def ai_commits(
                 WHERE c.is_work AND {flag} AND {scope}{repo_sql} AND NOT {hidden}
                 ORDER BY c.committed_at DESC, c.sha LIMIT ?
             ),
-            ev AS (
-                SELECT e.repo, e.subject_id AS sha,
-                       arg_max(e.rule_id, e.confidence) FILTER (
-                           WHERE e.tool IS NOT DISTINCT FROM c.ai_tool AND e.mode IS NOT DISTINCT FROM c.ai_mode
-                       ) AS decided_by,
-                       arg_max(e.field || ': ' || e.matched, e.confidence) FILTER (
-                           WHERE e.tool IS NOT DISTINCT FROM c.ai_tool AND e.mode IS NOT DISTINCT FROM c.ai_mode
-                       ) AS signal,
-                       max(e.confidence) FILTER (
-                           WHERE e.tool IS NOT DISTINCT FROM c.ai_tool AND e.mode IS NOT DISTINCT FROM c.ai_mode
-                       ) AS confidence,
-                       string_agg(DISTINCT e.rule_id, ', ' ORDER BY e.rule_id) AS all_rules,
-                       any_value(e.ruleset_version) AS ruleset_version
-                FROM ai_evidence e JOIN c ON e.repo = c.repo AND e.subject_id = c.sha
-                WHERE e.subject_kind = 'commit'
-                GROUP BY e.repo, e.subject_id
-            )
+            {_evidence_cte("c", "commit", "c.sha")}
             SELECT c.committed_at, c.repo, c.sha, k.subject, c.ai_tool AS tool, c.ai_mode AS mode,
                    ev.decided_by, ev.signal, ev.confidence, c.ai_via_pr AS via_pr, ev.all_rules,
                    c.lines_added, c.team, ev.ruleset_version{", c.author, c.person" if per_person else ""}
@@ -366,7 +367,7 @@ def ai_commits(
             LEFT JOIN (SELECT repo, sha, subject FROM commits
                        WHERE committed_at BETWEEN (SELECT min(committed_at) FROM c) AND (SELECT max(committed_at) FROM c)) k
                    ON k.repo = c.repo AND k.sha = c.sha
-            LEFT JOIN ev ON ev.repo = c.repo AND ev.sha = c.sha
+            LEFT JOIN ev ON ev.repo = c.repo AND ev.subject_id = c.sha
             ORDER BY c.committed_at DESC, c.sha
             """,
             [*params, *repo_params, limit],
@@ -404,23 +405,7 @@ def ai_prs(
                 WHERE p.is_merged AND NOT p.is_bot AND {flag} AND {scope}{repo_sql} AND NOT {hidden}
                 ORDER BY p.merged_at DESC, p.repo, p.number LIMIT ?
             ),
-            ev AS (
-                SELECT e.repo, e.subject_id,
-                       arg_max(e.rule_id, e.confidence) FILTER (
-                           WHERE e.tool IS NOT DISTINCT FROM p.ai_tool AND e.mode IS NOT DISTINCT FROM p.ai_mode
-                       ) AS decided_by,
-                       arg_max(e.field || ': ' || e.matched, e.confidence) FILTER (
-                           WHERE e.tool IS NOT DISTINCT FROM p.ai_tool AND e.mode IS NOT DISTINCT FROM p.ai_mode
-                       ) AS signal,
-                       max(e.confidence) FILTER (
-                           WHERE e.tool IS NOT DISTINCT FROM p.ai_tool AND e.mode IS NOT DISTINCT FROM p.ai_mode
-                       ) AS confidence,
-                       string_agg(DISTINCT e.rule_id, ', ' ORDER BY e.rule_id) AS all_rules,
-                       any_value(e.ruleset_version) AS ruleset_version
-                FROM ai_evidence e JOIN p ON e.repo = p.repo AND e.subject_id = CAST(p.number AS VARCHAR)
-                WHERE e.subject_kind = 'pr'
-                GROUP BY e.repo, e.subject_id
-            )
+            {_evidence_cte("p", "pr", "CAST(p.number AS VARCHAR)")}
             SELECT p.merged_at, p.repo, p.number, r.title, p.ai_tool AS tool, p.ai_mode AS mode,
                    ev.decided_by, ev.signal, ev.confidence, ev.all_rules,
                    p.additions, p.deletions, p.team, ev.ruleset_version{", p.author, p.person" if per_person else ""}

@@ -34,7 +34,7 @@ from ingestion.git import IngestResult, _graph, finish_run, start_run  # pyright
 from ingestion.gitscan import configure_libgit2
 from ingestion.lineage import Lineage, Replay, topological
 from ingestion.range_attribution import METHOD
-from ingestion.warehouse import one, scalar
+from ingestion.warehouse import one, replace_rows, scalar
 
 Progress = Callable[[str, int, int], None]
 SLICE_DAYS = 90
@@ -345,17 +345,6 @@ def _write(
         pl.lit(datetime.now(UTC)).dt.convert_time_zone("UTC").alias("measured_at"),
         pl.lit(run_id).alias("run_id"),
     )
-    con.register("_durability", frame)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(
-            "DELETE FROM commit_durability WHERE repo = ? AND sha IN (SELECT sha FROM _durability)",
-            [name],
-        )
-        con.execute("INSERT INTO commit_durability BY NAME SELECT * FROM _durability")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("_durability")
+    replace_rows(
+        con, "commit_durability", frame, "repo = ? AND sha IN (SELECT sha FROM _rows)", [name]
+    )

@@ -38,7 +38,7 @@ from ingestion.gitscan import (
     scan_commits,
 )
 from ingestion.notes import NOTES_REF, parse_notes
-from ingestion.warehouse import one, scalar
+from ingestion.warehouse import one, replace_rows, scalar
 
 Progress = Callable[[str, int, int], None]
 """Callback (phase, done, total) for progress bars; total is 0 when unknown."""
@@ -917,17 +917,7 @@ def _load_notes(con: duckdb.DuckDBPyConnection, name: str, repo: pygit2.Reposito
         schema={"sha": pl.String, "kind": pl.String, "tool": pl.String, "model": pl.String, "lines": pl.Int32, "files": pl.Int32, "schema_version": pl.String},
         orient="row",
     ).with_columns(pl.lit(name).alias("repo"))  # fmt: skip
-    con.register("_notes", frame)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM commit_ai_notes WHERE repo = ?", [name])
-        con.execute("INSERT INTO commit_ai_notes BY NAME SELECT * FROM _notes")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("_notes")
+    replace_rows(con, "commit_ai_notes", frame, "repo = ?", [name])
 
 
 def start_run(

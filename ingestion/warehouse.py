@@ -4,7 +4,7 @@ import hashlib
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -177,3 +177,27 @@ def reader_path(warehouse: Path | str, snapshot: Path | str) -> Path:
     """Where readers should look: the published snapshot when there is one, else the warehouse itself."""
     snapshot = Path(snapshot)
     return snapshot if snapshot.exists() else Path(warehouse)
+
+
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: object,
+    where: str,
+    params: Sequence[object] = (),
+) -> None:
+    """Replace the rows of `table` that match `where` by `rows` (any frame DuckDB reads), in one transaction.
+
+    `where` may read the new rows as `_rows` (for the keys they replace).
+    """
+    con.register("_rows", rows)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute(f'DELETE FROM "{table}" WHERE {where}', list(params))
+        con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _rows')
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_rows")

@@ -79,7 +79,8 @@ class Inputs:
     # authored at the instant of a PR commit); None: look them up in `commits`.
     linked_commits: pl.LazyFrame | None = None
     # source: the sources whose live tickets have any changelog entry, when `ticket_events` holds
-    # only the fields the timelines read; None: every field is there.
+    # only the fields the timelines read (for a scope: the ones the stored mart_tickets knows,
+    # metrics.tickets adds those its tickets show); None: every field is there.
     changelog_sources: pl.LazyFrame | None = None
     # source, _name, category: what the live tickets now in a status (by lower-case name) mostly
     # say its category is, over every ticket; None: taken from `tickets` (which then hold them all).
@@ -142,6 +143,8 @@ class Context:
     memo: dict[str, pl.DataFrame] = field(default_factory=dict)
     facts: dict[str, pl.LazyFrame] = field(default_factory=dict)  # further fact marts, collected
     scope: "Scope | None" = None  # a latest-sprint recompute: the inputs hold only its facts
+    # series id -> (team, sprint_id) of its baseline sprints (metrics.velocity.baseline_check)
+    baselines: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
 
 
 Family = Callable[[Context], pl.LazyFrame]
@@ -630,7 +633,7 @@ class Scope:
     calendar: pl.DataFrame  # the whole calendar it was chosen from (mart_calendar)
     # team, sprint_id: the team sprints whose ticket scope is rebuilt: the scope's own and those
     # the organisation's recomputed sprint adds up (their midpoint is in it).
-    recomputed: pl.DataFrame = field(default_factory=pl.DataFrame)
+    recomputed: pl.DataFrame
 
 
 def latest_sprints(calendar: pl.DataFrame) -> Scope | None:

@@ -135,27 +135,21 @@ def baseline_check(ctx: "Context", sid: str) -> Callable[[str, "Baseline"], None
     A baseline that now holds a recomputed sprint, or other sprints than the last recompute's,
     changes every sprint's ratio or envelope, earlier ones too: `NeedsFullRecompute`.
     """
-    chosen: list[tuple[str, str]] = []
-    before: dict[str, set[str]] = {}
-    fresh: dict[str, set[str]] = {}
+    chosen = ctx.baselines.setdefault(sid, set())
+    before: set[tuple[str, str]] = set()
+    fresh: set[tuple[str, str]] = set()
     if ctx.scope is not None:
         stored = _stored_series(ctx).filter((pl.col("series") == sid) & pl.col("is_baseline"))
-        for team, sprint in stored.select("team", "sprint_id").iter_rows():
-            before.setdefault(team, set()).add(sprint)
-        for team, sprint in ctx.scope.sprints.iter_rows():
-            fresh.setdefault(team, set()).add(sprint)
-    ctx.memo[f"baseline:{sid}"] = pl.DataFrame(schema={"team": pl.String, "sprint_id": pl.String})
+        before = set(stored.select(_KEYS).iter_rows())
+        fresh = set(ctx.scope.sprints.select(_KEYS).iter_rows())
 
     def check(team: str, base: "Baseline") -> None:
-        ids = set(base.sprint_ids)
+        ids = {(team, sprint) for sprint in base.sprint_ids}
         if ctx.scope is not None and (
-            ids & fresh.get(team, set()) or ids != before.get(team, set())
+            ids & fresh or ids != {key for key in before if key[0] == team}
         ):
             raise NeedsFullRecompute(f"the {sid} baseline of {team} changed")
-        chosen.extend((team, sprint) for sprint in sorted(ids))
-        ctx.memo[f"baseline:{sid}"] = pl.DataFrame(
-            chosen, schema={"team": pl.String, "sprint_id": pl.String}, orient="row"
-        )
+        chosen.update(ids)
 
     return check
 
@@ -166,13 +160,14 @@ def series_mart(ctx: "Context") -> pl.DataFrame:
     for name, frame in ctx.memo.items():
         if not name.startswith("series:"):
             continue
-        sid = name.removeprefix("series:")
-        base = ctx.memo.get(f"baseline:{sid}")
-        flagged = frame.with_columns(pl.lit(False).alias("is_baseline"))
-        if base is not None:
-            flagged = frame.join(
-                base.with_columns(pl.lit(True).alias("is_baseline")), on=_KEYS, how="left"
-            ).with_columns(pl.col("is_baseline").fill_null(False))
+        chosen = pl.DataFrame(
+            sorted(ctx.baselines.get(name.removeprefix("series:"), set())),
+            schema={"team": pl.String, "sprint_id": pl.String},
+            orient="row",
+        ).with_columns(pl.lit(True).alias("is_baseline"))
+        flagged = frame.join(chosen, on=_KEYS, how="left").with_columns(
+            pl.col("is_baseline").fill_null(False)
+        )
         parts.append(flagged.select(list(SERIES_SCHEMA)))
     if not parts:
         return pl.DataFrame(schema=SERIES_SCHEMA)
