@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -92,6 +93,12 @@ class Inputs:
     history: History | None = None  # None: computed from the frames above
     reads: dict[str, tuple[float, float]] = field(default_factory=dict)  # table: wall, CPU seconds
     loaded: dict[str, list[pl.DataFrame]] = field(default_factory=dict)  # table: its rows once read
+    pool: Executor | None = None  # where tables are read in the background (a scope's)
+
+    def settle(self) -> None:
+        """Wait for every background read: the connection is free for writing afterwards."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
 
     def release(self, *names: str) -> None:
         """Forget the rows read for these tables; a computation that asks again reads them again."""
@@ -242,22 +249,41 @@ def _table(
     reads: dict[str, tuple[float, float]] | None = None,
     name: str = "",
     loaded: dict[str, list[pl.DataFrame]] | None = None,
+    prefetch: Executor | None = None,
 ) -> pl.LazyFrame:
     """A query's result as a LazyFrame, read when a plan first collects it and then kept.
 
     Tables no computation touches are never read; `reads` adds up each table's wall and CPU time
-    of reading; `loaded[name]` holds the rows kept (`Inputs.release` empties it).
+    of reading (with `prefetch`: the time spent waiting for it); `loaded[name]` holds the rows kept
+    (`Inputs.release` empties it). With `prefetch`, the query runs at once on that executor, on its
+    own cursor, while the computation goes on; its columns are the result's (no second query).
     """
     kept: list[pl.DataFrame] = []
     shape: list[pl.Schema] = []
+    pending: list[Future[pl.DataFrame]] = []
+    mine = threading.Lock()
     if loaded is not None:
         loaded[name] = kept
+    if prefetch is not None:
+
+        def fetch() -> pl.DataFrame:
+            cursor = con.cursor()
+            try:
+                return _read(cursor, sql, params)
+            finally:
+                cursor.close()
+
+        pending.append(prefetch.submit(fetch))
 
     def load() -> pl.DataFrame:
-        with _READING:
+        with mine:
             if not kept:
                 wall, cpu = time.perf_counter(), time.process_time()
-                kept.append(_read(con, sql, params))
+                if pending:
+                    kept.append(pending.pop().result())
+                else:
+                    with _READING:
+                        kept.append(_read(con, sql, params))
                 if reads is not None:
                     before = reads.get(name, (0.0, 0.0))
                     reads[name] = (
@@ -267,6 +293,8 @@ def _table(
             return kept[0]
 
     def schema() -> pl.Schema:
+        if prefetch is not None:
+            return load().schema
         with _READING:
             if not shape:
                 shape.append(_read(con, f"SELECT * FROM ({sql}) LIMIT 0", params).schema)
@@ -381,19 +409,22 @@ def _listed(sprint_ids: Sequence[str]) -> str:
     return "(^|,)\\s*(" + "|".join(re.escape(i) for i in sprint_ids) + ")\\s*(,|$)"
 
 
-def _incidents_sql(settings: Settings | None) -> tuple[str, dict[str, object]]:
+def _incidents_sql(settings: Settings | None) -> tuple[str, Mapping[str, object]]:
     """The live tickets that can be incidents (metrics.dora.incident_tickets decides), found by DuckDB."""
     if settings is None:
         return _TICKET_COLUMNS, {}
     lower = [v.strip().lower() for v in settings.incident_types]
     labels = [v.strip().lower() for v in settings.incident_labels]
+    by_label = (
+        " OR list_has_any(list_transform(labels, lambda l: lower(l)), $labels::VARCHAR[])"
+        if labels
+        else ""
+    )
     sql = (
         f"{_TICKET_COLUMNS} WHERE NOT is_deleted AND status_category != 'canceled' AND ("
-        "lower(type_category) IN (SELECT unnest($types::VARCHAR[])) OR lower(type) IN "
-        "(SELECT unnest($types::VARCHAR[])) OR list_has_any(list_transform(labels, lambda l: lower(l)), "
-        "$labels::VARCHAR[]))"
+        f"list_contains($types::VARCHAR[], lower(type_category)) OR list_contains($types::VARCHAR[], lower(type)){by_label})"
     )
-    return sql, {"types": lower, "labels": labels}
+    return sql, {"types": lower} | ({"labels": labels} if labels else {})
 
 
 def load_inputs(
@@ -412,8 +443,16 @@ def load_inputs(
     incidents are not read for DORA. Every other table, and `history`, stay whole.
     """
     since = scope.since if scope is not None else None
+    # A scope's tables are small and nearly all read: they are read in the background, on two
+    # cursors, while the computation starts (Inputs.settle waits for them).
+    pool = (
+        ThreadPoolExecutor(2, thread_name_prefix="sprintproof-read") if scope is not None else None
+    )
     reads: dict[str, tuple[float, float]] = {}
     loaded: dict[str, list[pl.DataFrame]] = {}
+
+    def read(name: str, sql: str, params: Params = ()) -> pl.LazyFrame:
+        return _table(con, sql, params, reads=reads, name=name, loaded=loaded, prefetch=pool)
 
     def table(name: str, sql: str, recent: str = "", where: str = "") -> pl.LazyFrame:
         if since is None or not recent:
@@ -421,7 +460,7 @@ def load_inputs(
         else:
             conditions = " AND ".join(c for c in (where, recent) if c)
             query, params = f"{sql} WHERE {conditions}", (since,)
-        return _table(con, query, params, reads=reads, name=name, loaded=loaded)
+        return read(name, query, params)
 
     keys: dict[str, object] = {}
     if scope is not None:
@@ -439,7 +478,7 @@ def load_inputs(
         if scope is None:
             return table(name, sql, where=where)
         query = f"{sql} WHERE " + " AND ".join(c for c in (where, mine) if c)
-        return _table(con, query, keys, reads=reads, name=name, loaded=loaded)
+        return read(name, query, keys)
 
     extra = {
         # Counts only: the shas and times of the measurement and its provenance are not read.
@@ -453,9 +492,7 @@ def load_inputs(
     }
     if scope is not None:
         extra["sprint_series"] = table("sprint_series", "SELECT * FROM mart_sprint_series")
-        extra["open_changes"] = _table(
-            con, _OPEN_CHANGES_SQL, (since,), reads=reads, name="open_changes", loaded=loaded
-        )
+        extra["open_changes"] = read("open_changes", _OPEN_CHANGES_SQL, (since,))
         extra["shipped_fixes"] = table("shipped_fixes", _SHIPPED_FIXES_SQL)
     in_commits = f"(repo, sha) IN ({_RECENT_COMMITS})"
     in_prs = f"(source, repo, pr_number) IN ({_RECENT_PRS})"
@@ -511,11 +548,7 @@ def load_inputs(
         ),
         status_names=None if scope is None else table("status_names", _STATUS_NAMES_SQL),
         incident_candidates=(
-            None
-            if scope is None
-            else _table(
-                con, *_incidents_sql(settings), reads=reads, name="incidents", loaded=loaded
-            )
+            None if scope is None else read("incidents", *_incidents_sql(settings))
         ),
         ticket_sprints=ticket_table("ticket_sprints", "SELECT * FROM ticket_sprints"),
         ticket_statuses=table("ticket_statuses", "SELECT * FROM ticket_statuses"),
@@ -542,13 +575,10 @@ def load_inputs(
         linked_commits=(
             table("linked_commits", _LINKED_COMMITS_SQL)
             if scope is None
-            else _table(
-                con,
+            else read(
+                "linked_commits",
                 _SCOPED_LINKED_COMMITS_SQL,
                 {"since": since, "environments": environments},
-                reads=reads,
-                name="linked_commits",
-                loaded=loaded,
             )
         ),
         history=History(
@@ -558,6 +588,7 @@ def load_inputs(
         ),
         reads=reads,
         extra=extra,
+        pool=pool,
         loaded=loaded,
     )
 
@@ -959,9 +990,30 @@ def _replace(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> 
     con.unregister("_mart")
 
 
+def _sync(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
+    """Make a mart hold exactly `frame`'s rows by deleting the rows it no longer has and inserting the new ones.
+
+    A latest-sprint recompute changes few rows of the marts it recomputes whole (deployments,
+    releases, the calendar): rewriting them would write, and checkpoint, every row again. A table
+    whose columns are not the frame's is replaced.
+    """
+    stored = con.execute(f'SELECT * FROM "{name}" LIMIT 0').description or []
+    if [column[0] for column in stored] != frame.columns:
+        _replace(con, name, frame)
+        return
+    same = " AND ".join(f'o."{c}" IS NOT DISTINCT FROM n."{c}"' for c in frame.columns)
+    con.register("_mart", _arrow(frame))
+    con.execute(
+        f'DELETE FROM "{name}" WHERE rowid IN (SELECT o.rowid FROM "{name}" o ANTI JOIN _mart n ON {same})'
+    )
+    con.execute(f'INSERT INTO "{name}" SELECT n.* FROM _mart n ANTI JOIN "{name}" o ON {same}')
+    con.unregister("_mart")
+
+
 # How a latest-sprint recompute replaces each mart: statements run with the new rows registered as
 # `_mart`, the scope's sprints as `_scope` and `since` as the parameter, before the new rows are
-# inserted. None: the whole table is replaced. A mart missing here cannot be written for a scope.
+# inserted. None: the whole table is recomputed (`_sync` writes the rows that changed). A mart
+# missing here cannot be written for a scope.
 _SCOPED_DELETES: dict[str, str | None] = {
     "mart_calendar": None,
     "mart_identities": None,
@@ -1001,7 +1053,7 @@ def _write_scope(con: duckdb.DuckDBPyConnection, marts: Marts, scope: Scope) -> 
     for name, frame in marts.tables.items():
         delete = _SCOPED_DELETES[name]
         if delete is None:
-            _replace(con, name, frame)
+            _sync(con, name, frame)
             continue
         con.register("_mart", _arrow(frame))
         con.execute(delete, {"since": scope.since} if "$since" in delete else None)
@@ -1073,15 +1125,18 @@ def recompute(con: duckdb.DuckDBPyConnection, settings: Settings, *, latest: boo
     # Polars' in-memory engine: its default streaming engine took twice the time over the facts'
     # joins, as-of joins and sort, and 10 % more over all families (1M commits, two threads).
     with pl.Config(engine_affinity="in-memory"):
+        chosen = inputs if scope is None else load_inputs(con, scope=scope, settings=settings)
         try:
-            chosen = inputs if scope is None else load_inputs(con, scope=scope, settings=settings)
             marts = compute(chosen, settings, scope=scope)
         except NeedsFullRecompute as why:
+            chosen.settle()
             marts = compute(load_inputs(con), settings)
             marts.warnings.append(
                 f"the latest sprints alone were not enough ({why}): recomputed everything"
             )
-    del inputs  # the raw tables: freed before the marts are written
+        finally:
+            chosen.settle()
+    del inputs, chosen  # the raw tables: freed before the marts are written
     wall, cpu = time.perf_counter(), time.process_time()
     write(con, marts)
     marts.seconds["write"] = time.perf_counter() - wall

@@ -9,7 +9,13 @@ import polars as pl
 
 from metrics.common import METRIC_ROW_SCHEMA, by_team_and_org, rows, share
 from metrics.tickets import delivery_facts
-from metrics.velocity import baseline_check, ratio_to_baseline, scope_totals, with_history
+from metrics.velocity import (
+    baseline_check,
+    ratio_to_baseline,
+    scope_keys,
+    scope_totals,
+    with_history,
+)
 
 if TYPE_CHECKING:
     from metrics.marts import Context
@@ -156,7 +162,7 @@ def density_change(ctx: "Context", frame: pl.LazyFrame) -> pl.LazyFrame:
         settings,
         minus_one=True,
         check=baseline_check(ctx, "bug_density"),
-        only=None if ctx.scope is None else ctx.scope.sprints,
+        only=None if ctx.scope is None else scope_keys(ctx),
     )
     return (
         ratios.join(series.select(*_KEYS, "sample"), on=_KEYS)

@@ -7,10 +7,10 @@ baseline sprints: the closed sprints that ended by its `ai_rollout` date, else i
 `baseline_sprints` closed sprints with data (the organisation: before the earliest rollout).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -129,6 +129,11 @@ def with_history(
     return frame
 
 
+def scope_keys(ctx: "Context") -> set[tuple[str, str]]:
+    """(team, sprint_id) of a latest-sprint recompute's sprints; empty for a full one."""
+    return set() if ctx.scope is None else set(ctx.scope.sprints.select(_KEYS).iter_rows())
+
+
 def baseline_check(ctx: "Context", sid: str) -> Callable[[str, "Baseline"], None]:
     """Record a team's baseline sprints of series `sid`; in a latest-sprint recompute, insist that they did not change.
 
@@ -136,17 +141,17 @@ def baseline_check(ctx: "Context", sid: str) -> Callable[[str, "Baseline"], None
     changes every sprint's ratio or envelope, earlier ones too: `NeedsFullRecompute`.
     """
     chosen = ctx.baselines.setdefault(sid, set())
-    before: set[tuple[str, str]] = set()
-    fresh: set[tuple[str, str]] = set()
+    before: dict[str, set[str]] = {}
     if ctx.scope is not None:
         stored = _stored_series(ctx).filter((pl.col("series") == sid) & pl.col("is_baseline"))
-        before = set(stored.select(_KEYS).iter_rows())
-        fresh = set(ctx.scope.sprints.select(_KEYS).iter_rows())
+        for team, sprint in stored.select(_KEYS).iter_rows():
+            before.setdefault(team, set()).add(sprint)
+    fresh = scope_keys(ctx)
 
     def check(team: str, base: "Baseline") -> None:
         ids = {(team, sprint) for sprint in base.sprint_ids}
         if ctx.scope is not None and (
-            ids & fresh or ids != {key for key in before if key[0] == team}
+            ids & fresh or set(base.sprint_ids) != before.get(team, set())
         ):
             raise NeedsFullRecompute(f"the {sid} baseline of {team} changed")
         chosen.update(ids)
@@ -354,35 +359,40 @@ def rollout_of(team: str, settings: Settings) -> date | None:
     return next((t.ai_rollout for t in settings.teams if t.name == team), None)
 
 
-def baseline(values: pl.DataFrame, team: str, settings: Settings) -> Baseline:
+Row = dict[str, Any]
+
+
+def team_rows(series: pl.DataFrame) -> dict[str, list[Row]]:
+    """A series' rows by team (teams in order of appearance, rows in the frame's order)."""
+    teams: dict[str, list[Row]] = {}
+    for row in series.iter_rows(named=True):
+        teams.setdefault(row["team"], []).append(row)
+    return teams
+
+
+def baseline(rows: Sequence[Row], team: str, settings: Settings) -> Baseline:
     """The baseline of one team's series.
 
-    `values`: sprint_id, sprint_start, sprint_end, sprint_state, value for that team. Baseline
+    `rows`: sprint_id, sprint_start, sprint_end, sprint_state, value for that team. Baseline
     sprints are closed sprints with a value: those that ended by the rollout date, else the
     first `baseline_sprints` of them.
     """
-    ordered = values.sort("sprint_start")
-    ids = ordered.get_column("sprint_id").to_list()
-    starts = ordered.get_column("sprint_start").to_list()
-    ends = ordered.get_column("sprint_end").to_list()
-    states = ordered.get_column("sprint_state").to_list()
-    numbers = ordered.get_column("value").cast(pl.Float64).to_list()
-    closed = [i for i, (state, v) in enumerate(zip(states, numbers, strict=True))
-              if state == "closed" and v is not None]  # fmt: skip
+    ordered = sorted(rows, key=lambda row: row["sprint_start"])
+    closed = [r for r in ordered if r["sprint_state"] == "closed" and r["value"] is not None]
     rollout = rollout_of(team, settings)
     if rollout is not None:
         cut = _midnight(rollout)
-        base = [i for i in closed if ends[i] <= cut]
-        after = [ids[i] for i in range(len(ids)) if ends[i] > cut]
+        base = [r for r in closed if r["sprint_end"] <= cut]
+        after = [r["sprint_id"] for r in ordered if r["sprint_end"] > cut]
         description = f"{len(base)} sprints before the AI rollout on {rollout.isoformat()}"
     else:
         base = closed[: settings.baseline_sprints]
-        last = starts[base[-1]] if base else None
-        after = [ids[i] for i in range(len(ids)) if last is not None and starts[i] > last]
+        last = base[-1]["sprint_start"] if base else None
+        after = [r["sprint_id"] for r in ordered if last is not None and r["sprint_start"] > last]
         description = f"the first {len(base)} sprints with data (no AI rollout date)"
     return Baseline(
-        sprint_ids=tuple(ids[i] for i in base),
-        values=np.array([numbers[i] for i in base], dtype=np.float64),
+        sprint_ids=tuple(r["sprint_id"] for r in base),
+        values=np.array([float(r["value"]) for r in base], dtype=np.float64),
         description=description,
         after=frozenset(after),
     )
@@ -394,7 +404,7 @@ def ratio_to_baseline(
     *,
     minus_one: bool = False,
     check: Callable[[str, Baseline], None] | None = None,
-    only: pl.DataFrame | None = None,
+    only: set[tuple[str, str]] | None = None,
 ) -> pl.DataFrame:
     """value / mean(baseline value) per team sprint, with a percentile bootstrap over the baseline sprints.
 
@@ -404,18 +414,19 @@ def ratio_to_baseline(
     `baseline_min_sprints` baseline sprints, a zero baseline mean, or a sprint still running.
     """
     out = []
-    for (team,), frame in series.partition_by("team", as_dict=True, maintain_order=True).items():
-        base = baseline(frame, str(team), settings)
+    for team, sprints in team_rows(series).items():
+        base = baseline(sprints, team, settings)
         if check is not None:
-            check(str(team), base)
+            check(team, base)
         # current / mean over the resampled means scales with `current`, so one resampling per
         # team (current = 1) gives every sprint's interval; the same seed for every team keeps
         # the result independent of team names.
         interval: list[tuple[float | None, float | None]] = []  # resampled once, when needed
         enough = base.n >= settings.baseline_min_sprints
         mean = base.mean
-        shown = frame if only is None else frame.join(only, on=_KEYS, how="semi")
-        for row in shown.iter_rows(named=True):
+        for row in sprints:
+            if only is not None and (team, row["sprint_id"]) not in only:
+                continue
             current = row["value"]
             why = None
             if not enough:
@@ -569,7 +580,7 @@ def per_engineer_and_acceleration(ctx: "Context") -> pl.LazyFrame:
         series.drop("basis"),
         ctx.settings,
         check=baseline_check(ctx, "velocity"),
-        only=None if ctx.scope is None else ctx.scope.sprints,
+        only=None if ctx.scope is None else scope_keys(ctx),
     )
     acceleration = (
         ratios.join(series.select("team", "sprint_id", "basis"), on=["team", "sprint_id"])
@@ -680,11 +691,10 @@ def guard_table(ctx: "Context") -> pl.DataFrame:
             {metric: ("value", None)},
         )
         check = baseline_check(ctx, metric)
-        for (team,), frame in series.partition_by(
-            "team", as_dict=True, maintain_order=True
-        ).items():
-            base = baseline(frame, str(team), settings)
-            check(str(team), base)
+        keep = scope_keys(ctx)
+        for team, sprints in team_rows(series).items():
+            base = baseline(sprints, team, settings)
+            check(team, base)
             enough = base.n >= settings.baseline_min_sprints
             mean, sd = base.mean, base.sd
             envelope = (
@@ -692,10 +702,9 @@ def guard_table(ctx: "Context") -> pl.DataFrame:
                 if enough and mean is not None
                 else None
             )
-            shown = (
-                frame if ctx.scope is None else frame.join(ctx.scope.sprints, on=_KEYS, how="semi")
-            )
-            for row in shown.iter_rows(named=True):
+            for row in sprints:
+                if ctx.scope is not None and (team, row["sprint_id"]) not in keep:
+                    continue
                 is_base = row["sprint_id"] in base.sprint_ids
                 after = row["sprint_id"] in base.after
                 out.append(
