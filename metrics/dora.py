@@ -20,7 +20,7 @@ from metrics.common import by_team_and_org, rows
 from metrics.facts import repo_owners, with_sprints
 from metrics.flow import count_note, hours, notes, quantile_aggs, quantile_rows
 from metrics.model import ORG, UTC_TS, Settings
-from metrics.stats import wilson, z_value
+from metrics.stats import lookup, wilson, z_value
 
 if TYPE_CHECKING:
     from metrics.marts import Context
@@ -829,14 +829,22 @@ EXACT_POISSON = 200  # beyond this many events the cube-root approximation is wi
 
 
 @functools.cache
-def poisson_table(confidence: float, size: int = EXACT_POISSON) -> pl.DataFrame:
-    """Exact (Garwood) interval of a Poisson mean for k = 0..size events.
+def poisson_table(
+    confidence: float, size: int = EXACT_POISSON, counts: tuple[int, ...] | None = None
+) -> pl.DataFrame:
+    """Exact (Garwood) interval of a Poisson mean for k = 0..size events (or the k of `counts` up to size).
 
     With a = 1 - confidence: the lower bound L solves P(X >= k; L) = a/2 (0 for k = 0), the upper
-    bound U solves P(X <= k; U) = a/2; both by bisection on the Poisson distribution function.
+    bound U solves P(X <= k; U) = a/2; both by bisection on the Poisson distribution function,
+    each k on its own: a row is the same whichever other k are asked.
     """
     tail = (1 - confidence) / 2
     ks = np.arange(size + 1)
+    wanted = (
+        ks
+        if counts is None
+        else np.array(sorted(k for k in set(counts) if 0 <= k <= size), dtype=np.int64)
+    )
     log_fact = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, size + 1)))])
 
     def cdf(k: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -853,10 +861,10 @@ def poisson_table(confidence: float, size: int = EXACT_POISSON) -> pl.DataFrame:
             lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
         return (lo + hi) / 2
 
-    low = np.concatenate([[0.0], solve(ks[1:] - 1, 1 - tail)])
-    high = solve(ks, tail)
+    low = np.where(wanted > 0, solve(np.maximum(wanted - 1, 0), 1 - tail), 0.0)
+    high = solve(wanted, tail)
     return pl.DataFrame(
-        {"_k": ks, "_p_low": low, "_p_high": high},
+        {"_k": wanted, "_p_low": low, "_p_high": high},
         schema={"_k": pl.Int64, "_p_low": pl.Float64, "_p_high": pl.Float64},
     )
 
@@ -885,7 +893,14 @@ def with_poisson_bounds(frame: pl.LazyFrame, k: str, confidence: float) -> pl.La
     exact = pl.col(k) <= EXACT_POISSON
     return (
         frame.with_columns(pl.col(k).cast(pl.Int64).alias("_k"))
-        .join(poisson_table(confidence).lazy(), on="_k", how="left")
+        .with_columns(
+            lookup(
+                "_k",
+                lambda counts: poisson_table(confidence, counts=counts),
+                {"_p_low": pl.Float64, "_p_high": pl.Float64},
+            ).alias("_bounds")
+        )
+        .unnest("_bounds")
         .with_columns(
             pl.when(exact).then(pl.col("_p_low")).otherwise(low).alias("_p_low"),
             pl.when(exact).then(pl.col("_p_high")).otherwise(high).alias("_p_high"),

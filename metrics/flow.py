@@ -15,7 +15,7 @@ import polars as pl
 
 from metrics.common import by_team_and_org, rows
 from metrics.model import ORG
-from metrics.stats import z_value
+from metrics.stats import lookup, z_value
 
 if TYPE_CHECKING:
     from metrics.marts import Context
@@ -40,20 +40,24 @@ def hours(start: str | pl.Expr, end: str | pl.Expr) -> pl.Expr:
 
 
 @functools.cache
-def rank_table(q: float, confidence: float, size: int = EXACT_RANKS) -> pl.DataFrame:
-    """For n = 1..size: 1-based ranks (lo, hi) of the order statistics bounding the q-quantile.
+def rank_table(
+    q: float, confidence: float, size: int = EXACT_RANKS, ns: tuple[int, ...] | None = None
+) -> pl.DataFrame:
+    """For n = 1..size (or the n of `ns` up to size): 1-based ranks (lo, hi) of the order statistics bounding the q-quantile.
 
     With Q the true q-quantile and B ~ Binomial(n, q) the number of observations below it,
     P(x_(lo) <= Q <= x_(hi)) >= P(lo <= B <= hi - 1) = F(hi - 1) - F(lo - 1). With
     a = 1 - confidence, `lo` is the largest rank with F(lo - 1) <= a/2 and `hi` the smallest with
     F(hi - 1) >= 1 - a/2: equal tails, coverage at least `confidence`. Null when no such rank
-    exists: too few values to bound that side of the quantile at this confidence.
+    exists: too few values to bound that side of the quantile at this confidence. Each n's ranks
+    are computed on their own, so a row is the same whichever other n are asked.
     """
     alpha = (1 - confidence) / 2
     log_fact = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, size + 1)))])
+    sizes = range(1, size + 1) if ns is None else sorted(n for n in set(ns) if 1 <= n <= size)
     lows: list[int | None] = []
     highs: list[int | None] = []
-    for n in range(1, size + 1):
+    for n in sizes:
         k = np.arange(n + 1)
         log_pmf = (
             log_fact[n] - log_fact[k] - log_fact[n - k] + k * math.log(q) + (n - k) * math.log1p(-q)
@@ -64,7 +68,7 @@ def rank_table(q: float, confidence: float, size: int = EXACT_RANKS) -> pl.DataF
         lows.append(below if below >= 1 else None)
         highs.append(first + 1 if first < n else None)
     return pl.DataFrame(
-        {"_n": list(range(1, size + 1)), "_lo": lows, "_hi": highs},
+        {"_n": list(sizes), "_lo": lows, "_hi": highs},
         schema={"_n": pl.Int64, "_lo": pl.Int64, "_hi": pl.Int64},
     )
 
@@ -110,11 +114,14 @@ def quantile_rows(
     """
     n = pl.col("_n")
     lo_approx, hi_approx = _approx_ranks(n, q, confidence)
-    ranks = rank_table(q, confidence).lazy()
+    ranks = lookup(
+        "_n", lambda ns: rank_table(q, confidence, ns=ns), {"_lo": pl.Int64, "_hi": pl.Int64}
+    )
     sorted_values = pl.col(f"{column}__sorted")
     return (
         grouped.with_columns(pl.col(f"{column}__n").alias("_n"))
-        .join(ranks, on="_n", how="left")
+        .with_columns(ranks.alias("_ranks"))
+        .unnest("_ranks")
         .with_columns(
             pl.when(n <= EXACT_RANKS).then(pl.col("_lo")).otherwise(lo_approx).alias("_lo"),
             pl.when(n <= EXACT_RANKS).then(pl.col("_hi")).otherwise(hi_approx).alias("_hi"),

@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 
 from metrics.common import METRIC_ROW_SCHEMA, by_team_and_org, rows, share
+from metrics.stats import lookup
 from metrics.tickets import delivery_facts
 from metrics.velocity import (
     baseline_check,
@@ -26,9 +27,9 @@ _KEYS = ["team", "sprint_id"]
 _EXACT_UP_TO = 100  # Byar's approximation is within 0.02 % of the exact bounds beyond this
 
 
-def _poisson_cdf(k: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    """P(X <= k) for Poisson(mu), element-wise, for small integer k."""
-    i = np.arange(int(k.max()) + 1)
+def _poisson_cdf(k: np.ndarray, mu: np.ndarray, width: int) -> np.ndarray:
+    """P(X <= k) for Poisson(mu), element-wise, for small integer k (summing `width` terms, zero beyond k)."""
+    i = np.arange(width)
     log_fact = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, i.size)))])
     safe = np.maximum(mu, 1e-300)[:, None]
     terms = np.exp(i[None, :] * np.log(safe) - safe - log_fact[None, :])
@@ -36,22 +37,33 @@ def _poisson_cdf(k: np.ndarray, mu: np.ndarray) -> np.ndarray:
 
 
 @functools.cache
-def poisson_limits(confidence: float) -> pl.DataFrame:
-    """k, low, high: the exact (Garwood) interval of a Poisson mean for k = 0 .. _EXACT_UP_TO events."""
-    alpha = (1 - confidence) / 2
-    k = np.arange(_EXACT_UP_TO + 1, dtype=float)
+def poisson_limits(confidence: float, counts: tuple[int, ...] | None = None) -> pl.DataFrame:
+    """k, low, high: the exact (Garwood) interval of a Poisson mean for k = 0 .. _EXACT_UP_TO events (or the k of `counts`).
 
-    def solve(target: np.ndarray, kk: np.ndarray) -> np.ndarray:
+    Each k is solved on its own, with the same number of terms: a row is the same whichever
+    other k are asked.
+    """
+    alpha = (1 - confidence) / 2
+    every = np.arange(_EXACT_UP_TO + 1, dtype=float)
+    k = (
+        every
+        if counts is None
+        else np.array(sorted(c for c in set(counts) if 0 <= c <= _EXACT_UP_TO), dtype=float)
+    )
+
+    def solve(target: np.ndarray, kk: np.ndarray, width: int) -> np.ndarray:
         # cdf(kk, mu) falls as mu grows: bisect mu until it equals the target.
         lo, hi = np.zeros_like(kk), np.full_like(kk, 10.0 * (_EXACT_UP_TO + 10))
         for _ in range(80):
             mid = (lo + hi) / 2
-            above = _poisson_cdf(kk, mid) > target
+            above = _poisson_cdf(kk, mid, width) > target
             lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
         return (lo + hi) / 2
 
-    high = solve(np.full_like(k, alpha), k)
-    low = np.where(k > 0, solve(np.full_like(k, 1 - alpha), np.maximum(k - 1, 0)), 0.0)
+    high = solve(np.full_like(k, alpha), k, _EXACT_UP_TO + 1)
+    low = np.where(
+        k > 0, solve(np.full_like(k, 1 - alpha), np.maximum(k - 1, 0), _EXACT_UP_TO), 0.0
+    )
     return pl.DataFrame({"_k": k.astype(np.int64), "_low": low, "_high": high})
 
 
@@ -68,7 +80,14 @@ def with_poisson_interval(frame: pl.LazyFrame, k: str, confidence: float) -> pl.
     byar_high = k1 * (1 - 1 / (9 * k1) + z / (3 * k1.sqrt())).pow(3)
     return (
         frame.with_columns(pl.col(k).cast(pl.Int64).alias("_k"))
-        .join(poisson_limits(confidence).lazy(), on="_k", how="left")
+        .with_columns(
+            lookup(
+                "_k",
+                lambda counts: poisson_limits(confidence, counts),
+                {"_low": pl.Float64, "_high": pl.Float64},
+            ).alias("_limits")
+        )
+        .unnest("_limits")
         .with_columns(
             pl.coalesce("_low", byar_low).alias("_low"),
             pl.coalesce("_high", byar_high).alias("_high"),

@@ -1,5 +1,6 @@
 """Intervals and sample rules: Wilson intervals for shares, linearised intervals for ratios of sums, bootstrap for ratios to a baseline."""
 
+from collections.abc import Callable, Mapping
 from statistics import NormalDist
 
 import numpy as np
@@ -78,3 +79,27 @@ def bootstrap_ratio_to_mean(
     alpha = (1 - confidence) / 2
     low, high = np.quantile(ratios, [alpha, 1 - alpha])
     return float(low), float(high)
+
+
+def lookup(
+    key: str,
+    table: Callable[[tuple[int, ...]], pl.DataFrame],
+    fields: Mapping[str, pl.DataType | type[pl.DataType]],
+) -> pl.Expr:
+    """Per row, the `fields` of `table` at the row's integer `key`, as a struct.
+
+    `table(keys)` returns rows keyed by `key` for the keys asked: a table of constants that is
+    costly in full (an interval for every sample size) is computed for the sizes the rows hold.
+    """
+
+    def batch(keys: pl.Series) -> pl.Series:
+        found = table(tuple(sorted(set(keys.drop_nulls().to_list()))))
+        return (
+            keys.cast(pl.Int64)
+            .to_frame(key)
+            .join(found, on=key, how="left", maintain_order="left")
+            .select(pl.struct(list(fields)))
+            .to_series()
+        )
+
+    return pl.col(key).map_batches(batch, return_dtype=pl.Struct(fields))

@@ -351,6 +351,13 @@ def test_poisson_table_is_the_exact_garwood_interval(k: int) -> None:
     assert got == pytest.approx(garwood(k), rel=1e-6, abs=1e-9)
 
 
+def test_bounds_for_some_counts_are_the_full_tables_rows() -> None:
+    counts = (0, 1, 3, 64, 199, 200, 201)
+    some = dora.poisson_table(0.9, counts=counts)
+    assert some["_k"].to_list() == [0, 1, 3, 64, 199, 200]
+    assert_frame_equal(some, dora.poisson_table(0.9).filter(pl.col("_k").is_in(counts)))
+
+
 def test_many_events_use_the_cube_root_approximation_within_a_permille() -> None:
     table = dora.poisson_table(0.95, size=260).filter(pl.col("_k") > dora.EXACT_POISSON)
     low, high = dora.poisson_interval(pl.col("_k"), 0.95)

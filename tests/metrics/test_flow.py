@@ -184,6 +184,14 @@ def test_rank_table_is_the_exact_order_statistic_interval(q: float, confidence: 
             assert coverage >= confidence - 1e-12
 
 
+def test_ranks_for_some_sample_sizes_are_the_full_tables_rows() -> None:
+    sizes = (1, 2, 7, 30, 31, 250, 999, 1000, 1001)
+    some = flow.rank_table(0.85, 0.9, ns=sizes)
+    full = flow.rank_table(0.85, 0.9)
+    assert some["_n"].to_list() == [n for n in sizes if n <= flow.EXACT_RANKS]
+    assert_frame_equal(some, full.filter(pl.col("_n").is_in(sizes)))
+
+
 def test_reference_intervals_for_the_median() -> None:
     table = flow.rank_table(0.5, 0.95)
     by_n = {n: (lo, hi) for n, lo, hi in table.iter_rows()}

@@ -3,7 +3,9 @@
 from datetime import date, timedelta
 
 import numpy as np
+import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from metrics.marts import Marts
 from metrics.model import ORG, Member, Settings, TeamSpec
@@ -149,6 +151,13 @@ def test_poisson_limits_match_the_exact_interval() -> None:
     for k, (low, high) in expected.items():
         _, got_low, got_high = limits.row(k)
         assert (got_low, got_high) == (pytest.approx(low, abs=1e-3), pytest.approx(high, abs=1e-3))
+
+
+def test_limits_for_some_counts_are_the_full_tables_rows() -> None:
+    counts = (0, 1, 2, 37, 99, 100, 101)
+    some = poisson_limits(0.9, counts)
+    assert some["_k"].to_list() == [0, 1, 2, 37, 99, 100]
+    assert_frame_equal(some, poisson_limits(0.9).filter(pl.col("_k").is_in(counts)))
 
 
 def weekly_bugs(bugs: list[int], *, rollout: date) -> tuple[Settings, list[dict[str, object]]]:
