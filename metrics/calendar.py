@@ -5,6 +5,7 @@ completed (Jira's completeDate), else at its planned end; the organisation (`__o
 without a tracker board follow a fixed cadence.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
@@ -26,14 +27,15 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def cadence(team: str, start: date, length_days: int, until: date, today: date) -> pl.LazyFrame:
-    """Back-to-back sprints of `length_days` from `start` until the one that contains `until`."""
+def _cadence_rows(
+    team: str, start: date, length_days: int, until: date, today: date
+) -> list[dict[str, object]]:
     if until < start:
-        return pl.LazyFrame(schema=CALENDAR_SCHEMA)
+        return []
     count = (until - start).days // length_days + 1
-    starts = [start + timedelta(days=length_days * i) for i in range(count)]
-    rows = []
-    for first in starts:
+    rows: list[dict[str, object]] = []
+    for i in range(count):
+        first = start + timedelta(days=length_days * i)
         end = first + timedelta(days=length_days)
         state = "closed" if end <= today else "active" if first <= today else "future"
         rows.append(
@@ -47,7 +49,14 @@ def cadence(team: str, start: date, length_days: int, until: date, today: date) 
                 "origin": f"cadence:{length_days}d",
             }
         )
-    return pl.LazyFrame(rows, schema=CALENDAR_SCHEMA)
+    return rows
+
+
+def cadence(team: str, start: date, length_days: int, until: date, today: date) -> pl.LazyFrame:
+    """Back-to-back sprints of `length_days` from `start` until the one that contains `until`."""
+    return pl.LazyFrame(
+        _cadence_rows(team, start, length_days, until, today), schema=CALENDAR_SCHEMA
+    )
 
 
 def _default_start(first_activity: date | None, today: date) -> date:
@@ -55,18 +64,22 @@ def _default_start(first_activity: date | None, today: date) -> date:
     return day - timedelta(days=day.weekday())  # the Monday on or before the first activity
 
 
-def tracker_sprints(sprints: pl.LazyFrame, team: TeamSpec) -> pl.LazyFrame:
-    """A team's sprints from its board: planned start, completed (or planned) end."""
+def tracker_sprints(sprints: pl.LazyFrame, teams: Sequence[TeamSpec]) -> pl.LazyFrame:
+    """The sprints of the teams' boards: planned start, completed (or planned) end."""
+    boards = pl.LazyFrame(
+        [(t.name, t.sprint_source, t.sprint_board) for t in teams],
+        schema={"team": pl.String, "source": pl.String, "board_id": pl.String},
+        orient="row",
+    )
     return (
         sprints.filter(
-            (pl.col("source") == team.sprint_source)
-            & (pl.col("board_id") == team.sprint_board)
-            & ~pl.col("is_deleted")
+            ~pl.col("is_deleted")
             & pl.col("start_at").is_not_null()
             & pl.col("end_at").is_not_null()
         )
+        .join(boards, on=["source", "board_id"], how="inner")
         .select(
-            pl.lit(team.name).alias("team"),
+            pl.col("team"),
             pl.col("sprint_id"),
             pl.col("name").alias("sprint_name"),
             pl.col("start_at").dt.convert_time_zone("UTC").alias("sprint_start"),
@@ -76,7 +89,7 @@ def tracker_sprints(sprints: pl.LazyFrame, team: TeamSpec) -> pl.LazyFrame:
             .dt.convert_time_zone("UTC")
             .alias("sprint_end"),
             pl.col("state").alias("sprint_state"),
-            pl.lit(f"{team.sprint_source}:{team.sprint_board}").alias("origin"),
+            pl.concat_str([pl.col("source"), pl.lit(":"), pl.col("board_id")]).alias("origin"),
         )
         .filter(pl.col("sprint_end") > pl.col("sprint_start"))
         .cast(CALENDAR_SCHEMA)  # type: ignore[arg-type]
@@ -88,16 +101,18 @@ def build_calendar(
 ) -> pl.LazyFrame:
     """Every team's sprints and the organisation's, sorted by team and start."""
     org_start = settings.cadence_start or _default_start(first_activity, today)
-    frames = [cadence(ORG, org_start, settings.cadence_days, today, today)]
+    rows = _cadence_rows(ORG, org_start, settings.cadence_days, today, today)
     for team in settings.teams:
-        if team.sprint_source is not None:
-            frames.append(tracker_sprints(sprints, team))
-        else:
+        if team.sprint_source is None:
             length = team.cadence_days or settings.cadence_days
             start = team.cadence_start or (
                 org_start if team.cadence_days is None else _default_start(first_activity, today)
             )
-            frames.append(cadence(team.name, start, length, today, today))
+            rows.extend(_cadence_rows(team.name, start, length, today, today))
+    boards = [team for team in settings.teams if team.sprint_source is not None]
+    frames = [pl.LazyFrame(rows, schema=CALENDAR_SCHEMA)]
+    if boards:
+        frames.append(tracker_sprints(sprints, boards))
     return pl.concat(frames).sort("team", "sprint_start")
 
 

@@ -96,6 +96,12 @@ RECOVERIES_SCHEMA = {
 }
 
 
+def lookback(settings: Settings) -> timedelta:
+    """How far before a deployment its facts reach: its incidents (opened up to the incident window
+    after it) and its rework (a failure up to the rework window before it)."""
+    return timedelta(hours=max(settings.incident_window_hours, settings.rework_window_hours))
+
+
 def _lower(values: tuple[str, ...]) -> list[str]:
     return [v.strip().lower() for v in values]
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import duckdb
@@ -462,9 +462,70 @@ def load_inputs(
             query, params = f"{sql} WHERE {conditions}", (since,)
         return read(name, query, params)
 
+    in_commits = f"(repo, sha) IN ({_RECENT_COMMITS})"
+    in_prs = f"(source, repo, pr_number) IN ({_RECENT_PRS})"
+    # Created in the order the computation needs them: a scope's are read in that order.
+    history = History(
+        first_commit=table("first_commit", "SELECT min(committed_at) AS first FROM commits"),
+        observed=table("observed", _OBSERVED_SQL),
+        links=table("links", _LINKS_SQL),
+    )
+    evidence_authors = table(
+        "evidence_authors",
+        # Distinct markers first: the same author matches on every commit it wrote.
+        "SELECT DISTINCT lower(regexp_extract(matched, '<([^<>]+)>', 1)) AS identity FROM (SELECT DISTINCT "
+        "matched FROM ai_evidence WHERE subject_kind = 'commit' AND field = 'author' AND mode IN ('agent', 'bot')) "
+        "UNION SELECT DISTINCT lower(login) FROM identities WHERE account_type IN ('bot', 'app') "
+        "UNION SELECT DISTINCT lower(author_login) FROM pull_requests WHERE author_type = 'bot'",
+    )
+    identities = table("identities", "SELECT * FROM identities")
+    commits = table(
+        "commits",
+        "SELECT repo, sha, authored_at, committed_at, author_email, author_canonical_email, is_merge, "
+        "in_default_history, is_reachable, ai_tool, ai_mode, ai_via_pr, is_revert, reverted_sha, stats_complete, "
+        "additions, deletions, excluded_additions, excluded_deletions FROM commits",
+        "committed_at >= ?",
+    )
+    trailers = table(
+        "trailers",
+        "SELECT repo, sha, position, key, value FROM commit_trailers",
+        in_commits,
+        "key = 'co-authored-by'",
+    )
+    prs = table(
+        "prs",
+        "SELECT source, repo, number, title, author_login, author_type, state, is_draft, created_at, merged_at, "
+        "closed_at, base_ref, head_ref, additions, deletions, changed_files, labels, merge_commit_sha, "
+        "first_commit_at, ai_tool, ai_mode, is_deleted FROM pull_requests",
+        "coalesce(merged_at, closed_at, created_at) >= ?",
+    )
+    reviews = table(
+        "reviews",
+        "SELECT source, repo, pr_number, state, submitted_at, is_human FROM pr_reviews",
+        in_prs,
+    )
+    pr_commits = table(
+        "pr_commits",
+        "SELECT source, repo, pr_number, sha, position, author_email, author_login, authored_at, trailers, "
+        "ai_tool, ai_mode FROM pr_commits",
+        in_prs,
+    )
+    forge_repos = table("forge_repos", "SELECT * FROM forge_repos")
+    extra = {
+        # Counts only: the shas and times of the measurement and its provenance are not read.
+        "commit_durability": table(
+            "commit_durability",
+            "SELECT repo, sha, landed_at, lines_added, alive_churn, alive_durable, note_ai_lines, "
+            "note_ai_alive_churn, note_ai_alive_durable, note_human_lines, note_human_alive_churn, "
+            "note_human_alive_durable FROM commit_durability",
+            in_commits,
+        )
+    }
+
     keys: dict[str, object] = {}
     if scope is not None:
-        # The recomputed tickets, found once: every ticket table is read for them.
+        # The recomputed tickets, found once (while the tables above are read): every ticket
+        # table is read for them.
         wall, cpu = time.perf_counter(), time.process_time()
         ids = sorted(set(scope.recomputed.get_column("sprint_id").to_list()))
         found = _read(con, _SCOPE_TICKETS, {"since": since, "sprints": ids, "listed": _listed(ids)})
@@ -480,112 +541,72 @@ def load_inputs(
         query = f"{sql} WHERE " + " AND ".join(c for c in (where, mine) if c)
         return read(name, query, keys)
 
-    extra = {
-        # Counts only: the shas and times of the measurement and its provenance are not read.
-        "commit_durability": table(
-            "commit_durability",
-            "SELECT repo, sha, landed_at, lines_added, alive_churn, alive_durable, note_ai_lines, "
-            "note_ai_alive_churn, note_ai_alive_durable, note_human_lines, note_human_alive_churn, "
-            "note_human_alive_durable FROM commit_durability",
-            f"(repo, sha) IN ({_RECENT_COMMITS})",
-        )
-    }
+    raw_tickets = ticket_table("tickets", _TICKET_COLUMNS)
+    # Only the fields the timelines read (a third of the changelog is assignee and resolution
+    # changes); whether a source keeps a changelog at all comes from `changelog_sources`.
+    ticket_events = ticket_table(
+        "ticket_events",
+        "SELECT source, ticket_id, event_id, position, changed_at, field, from_id, to_id, from_value, "
+        "to_value FROM ticket_events",
+        where="field IN (" + ", ".join(f"'{f}'" for f in tickets.TIMELINE_FIELDS) + ")",
+    )
+    ticket_sprints = ticket_table("ticket_sprints", "SELECT * FROM ticket_sprints")
+    ticket_statuses = table("ticket_statuses", "SELECT * FROM ticket_statuses")
+    changelog_sources = table(
+        "changelog_sources",
+        _CHANGELOG_SOURCES_SQL if scope is None else _SCOPED_CHANGELOG_SOURCES_SQL,
+    )
+    status_names = None if scope is None else table("status_names", _STATUS_NAMES_SQL)
     if scope is not None:
         extra["sprint_series"] = table("sprint_series", "SELECT * FROM mart_sprint_series")
+    releases = table("releases", "SELECT * FROM releases")
+    deployments = table(
+        "deployments",
+        "SELECT source, repo, deployment_id, sha, ref, environment, created_at, latest_state, "
+        "latest_state_at, is_deleted FROM deployments",
+    )
+    deployment_statuses = table(
+        "deployment_statuses",
+        "SELECT source, repo, deployment_id, state, created_at FROM deployment_statuses",
+    )
+    linked_commits = (
+        table("linked_commits", _LINKED_COMMITS_SQL)
+        if scope is None
+        else read(
+            "linked_commits",
+            _SCOPED_LINKED_COMMITS_SQL,
+            {"since": since, "environments": environments},
+        )
+    )
+    incident_candidates = None if scope is None else read("incidents", *_incidents_sql(settings))
+    if scope is not None:
         extra["open_changes"] = read("open_changes", _OPEN_CHANGES_SQL, (since,))
         extra["shipped_fixes"] = table("shipped_fixes", _SHIPPED_FIXES_SQL)
-    in_commits = f"(repo, sha) IN ({_RECENT_COMMITS})"
-    in_prs = f"(source, repo, pr_number) IN ({_RECENT_PRS})"
     return Inputs(
-        commits=table(
-            "commits",
-            "SELECT repo, sha, authored_at, committed_at, author_email, author_canonical_email, is_merge, "
-            "in_default_history, is_reachable, ai_tool, ai_mode, ai_via_pr, is_revert, reverted_sha, stats_complete, "
-            "additions, deletions, excluded_additions, excluded_deletions FROM commits",
-            "committed_at >= ?",
-        ),
-        trailers=table(
-            "trailers",
-            "SELECT repo, sha, position, key, value FROM commit_trailers",
-            in_commits,
-            "key = 'co-authored-by'",
-        ),
+        commits=commits,
+        trailers=trailers,
         notes=table(
             "notes", "SELECT repo, sha, kind, tool, lines FROM commit_ai_notes", in_commits
         ),
-        prs=table(
-            "prs",
-            "SELECT source, repo, number, title, author_login, author_type, state, is_draft, created_at, merged_at, "
-            "closed_at, base_ref, head_ref, additions, deletions, changed_files, labels, merge_commit_sha, "
-            "first_commit_at, ai_tool, ai_mode, is_deleted FROM pull_requests",
-            "coalesce(merged_at, closed_at, created_at) >= ?",
-        ),
-        reviews=table(
-            "reviews",
-            "SELECT source, repo, pr_number, state, submitted_at, is_human FROM pr_reviews",
-            in_prs,
-        ),
-        pr_commits=table(
-            "pr_commits",
-            "SELECT source, repo, pr_number, sha, position, author_email, author_login, authored_at, trailers, "
-            "ai_tool, ai_mode FROM pr_commits",
-            in_prs,
-        ),
-        forge_repos=table("forge_repos", "SELECT * FROM forge_repos"),
-        tickets=ticket_table("tickets", _TICKET_COLUMNS),
-        # Only the fields the timelines read (a third of the changelog is assignee and resolution
-        # changes); whether a source keeps a changelog at all comes from `changelog_sources`.
-        ticket_events=ticket_table(
-            "ticket_events",
-            "SELECT source, ticket_id, event_id, position, changed_at, field, from_id, to_id, from_value, "
-            "to_value FROM ticket_events",
-            where="field IN (" + ", ".join(f"'{f}'" for f in tickets.TIMELINE_FIELDS) + ")",
-        ),
-        changelog_sources=(
-            table("changelog_sources", _CHANGELOG_SOURCES_SQL)
-            if scope is None
-            else table("changelog_sources", _SCOPED_CHANGELOG_SOURCES_SQL)
-        ),
-        status_names=None if scope is None else table("status_names", _STATUS_NAMES_SQL),
-        incident_candidates=(
-            None if scope is None else read("incidents", *_incidents_sql(settings))
-        ),
-        ticket_sprints=ticket_table("ticket_sprints", "SELECT * FROM ticket_sprints"),
-        ticket_statuses=table("ticket_statuses", "SELECT * FROM ticket_statuses"),
+        prs=prs,
+        reviews=reviews,
+        pr_commits=pr_commits,
+        forge_repos=forge_repos,
+        tickets=raw_tickets,
+        ticket_events=ticket_events,
+        changelog_sources=changelog_sources,
+        status_names=status_names,
+        incident_candidates=incident_candidates,
+        ticket_sprints=ticket_sprints,
+        ticket_statuses=ticket_statuses,
         sprints=table("sprints", "SELECT * FROM sprints"),
-        releases=table("releases", "SELECT * FROM releases"),
-        deployments=table(
-            "deployments",
-            "SELECT source, repo, deployment_id, sha, ref, environment, created_at, latest_state, "
-            "latest_state_at, is_deleted FROM deployments",
-        ),
-        deployment_statuses=table(
-            "deployment_statuses",
-            "SELECT source, repo, deployment_id, state, created_at FROM deployment_statuses",
-        ),
-        identities=table("identities", "SELECT * FROM identities"),
-        evidence_authors=table(
-            "evidence_authors",
-            # Distinct markers first: the same author matches on every commit it wrote.
-            "SELECT DISTINCT lower(regexp_extract(matched, '<([^<>]+)>', 1)) AS identity FROM (SELECT DISTINCT "
-            "matched FROM ai_evidence WHERE subject_kind = 'commit' AND field = 'author' AND mode IN ('agent', 'bot')) "
-            "UNION SELECT DISTINCT lower(login) FROM identities WHERE account_type IN ('bot', 'app') "
-            "UNION SELECT DISTINCT lower(author_login) FROM pull_requests WHERE author_type = 'bot'",
-        ),
-        linked_commits=(
-            table("linked_commits", _LINKED_COMMITS_SQL)
-            if scope is None
-            else read(
-                "linked_commits",
-                _SCOPED_LINKED_COMMITS_SQL,
-                {"since": since, "environments": environments},
-            )
-        ),
-        history=History(
-            first_commit=table("first_commit", "SELECT min(committed_at) AS first FROM commits"),
-            observed=table("observed", _OBSERVED_SQL),
-            links=table("links", _LINKS_SQL),
-        ),
+        releases=releases,
+        deployments=deployments,
+        deployment_statuses=deployment_statuses,
+        identities=identities,
+        evidence_authors=evidence_authors,
+        linked_commits=linked_commits,
+        history=history,
         reads=reads,
         extra=extra,
         pool=pool,
@@ -665,6 +686,9 @@ class Scope:
     # team, sprint_id: the team sprints whose ticket scope is rebuilt: the scope's own and those
     # the organisation's recomputed sprint adds up (their midpoint is in it).
     recomputed: pl.DataFrame
+    # Deployments created or finished from then on are recomputed; the stored rows of earlier ones
+    # stand (their incidents, rework and recovery look back less than this: `dora.lookback`).
+    deployments_from: datetime | None = None
 
 
 def latest_sprints(calendar: pl.DataFrame) -> Scope | None:
@@ -817,6 +841,11 @@ def compute(
         for name in ("mart_guards", "mart_sprint_series"):
             if name in extra:
                 extra[name] = extra[name].join(scope.sprints, on=["team", "sprint_id"], how="semi")
+        if "mart_deployments" in extra:
+            start = scope.deployments_from or scope.since
+            extra["mart_deployments"] = extra["mart_deployments"].filter(
+                (pl.col("created_at") >= start) | (pl.col("finished_at") >= start)
+            )
 
     with clock("finalise"):
         # For a scope, its sprints only: their rows are complete, the window's others are not.
@@ -1030,7 +1059,8 @@ _SCOPED_DELETES: dict[str, str | None] = {
     "OR (source, ticket_id) IN (SELECT source, ticket_id FROM tickets WHERE is_deleted)",
     "mart_sprint_scope": "DELETE FROM mart_sprint_scope WHERE (team, sprint_id) IN (SELECT team, sprint_id FROM _recomputed)",
     "mart_releases": None,
-    "mart_deployments": None,
+    "mart_deployments": "DELETE FROM mart_deployments WHERE created_at >= $deployments_from "
+    "OR finished_at >= $deployments_from",
     "mart_recoveries": None,
     # The window's changes and the earlier ones recomputed with them (pending, or shipped in the window).
     "mart_changes": "DELETE FROM mart_changes m WHERE m.in_default_at >= $since OR EXISTS (SELECT 1 FROM _mart n "
@@ -1056,7 +1086,8 @@ def _write_scope(con: duckdb.DuckDBPyConnection, marts: Marts, scope: Scope) -> 
             _sync(con, name, frame)
             continue
         con.register("_mart", _arrow(frame))
-        con.execute(delete, {"since": scope.since} if "$since" in delete else None)
+        values = {"since": scope.since, "deployments_from": scope.deployments_from or scope.since}
+        con.execute(delete, {k: v for k, v in values.items() if f"${k}" in delete} or None)
         con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _mart')
         con.unregister("_mart")
     con.unregister("_scope")
@@ -1122,6 +1153,8 @@ def recompute(con: duckdb.DuckDBPyConnection, settings: Settings, *, latest: boo
     if latest and set(FAMILIES) <= WINDOWED and stored >= needed:
         today = settings.today or datetime.now(UTC).date()
         scope = latest_sprints(_calendar(inputs, settings, today))
+        if scope is not None:
+            scope = replace(scope, deployments_from=scope.since - dora.lookback(settings))
     # Polars' in-memory engine: its default streaming engine took twice the time over the facts'
     # joins, as-of joins and sort, and 10 % more over all families (1M commits, two threads).
     with pl.Config(engine_affinity="in-memory"):
