@@ -149,8 +149,12 @@ def production_deployments(
     forge_repos: pl.LazyFrame,
     commits: pl.LazyFrame,
     settings: Settings,
+    recorded: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Production deployments with their outcome and cut-off; releases for repositories without any.
+
+    `recorded` (git_repo): further repositories known to have deployment records (when
+    `deployments` holds only some of them).
 
     Outcome: `failure` when a failure/error status came before any success, `success` when a
     success status came, `canceled`, else `pending`. Deployments without status rows fall back
@@ -200,7 +204,10 @@ def production_deployments(
             .alias("_canceled"),
         )
     )
-    with_records = deployed.select("git_repo").unique()
+    with_records = deployed.select("git_repo")
+    if recorded is not None:
+        with_records = pl.concat([with_records, recorded.select("git_repo")])
+    with_records = with_records.unique()
     released = (
         releases.filter(~pl.col("is_deleted") & ~pl.col("is_draft") & ~pl.col("is_prerelease"))
         .pipe(_with_git_repo, forge_repos)
@@ -224,7 +231,6 @@ def production_deployments(
         pl.col("repo").alias("git_repo"),
         "sha",
         pl.col("committed_at").alias("_sha_committed_at"),
-        pl.col("is_revert").alias("_sha_is_revert"),
     )
     failed_first = pl.col("failed_at").is_not_null() & (
         pl.col("succeeded_at").is_null() | (pl.col("failed_at") < pl.col("succeeded_at"))
@@ -243,7 +249,6 @@ def production_deployments(
             .alias("outcome"),
             pl.col("_sha_committed_at").is_not_null().alias("sha_known"),
             pl.coalesce("_sha_committed_at", "created_at").alias("cutoff_at"),
-            pl.col("_sha_is_revert").fill_null(False).alias("_sha_is_revert"),
         )
         .with_columns(
             pl.when(pl.col("outcome") == "success")
@@ -365,17 +370,40 @@ def _raw_commits(ctx: "Context") -> pl.LazyFrame:
     return ctx.inputs.commits if linked is None else linked
 
 
+PRODUCTION_COLUMNS = [
+    "source", "repo", "deployment_id", "git_repo", "origin", "environment", "ref", "sha",
+    "created_at", "succeeded_at", "failed_at", "outcome", "sha_known", "cutoff_at", "finished_at",
+    "team", "team_via",
+]  # fmt: skip
+
+
 def _production(ctx: "Context") -> pl.LazyFrame:
-    """Production deployments (or stand-in releases) with outcome, cut-off and team."""
+    """Production deployments (or stand-in releases) with outcome, cut-off and team.
+
+    In a latest-sprint recompute the inputs hold the deployments and releases of the look-back
+    window (`Scope.deployments_from`); the earlier ones are the stored rows (`earlier_deployments`),
+    which no fact of the window changes.
+    """
     inputs, settings = ctx.inputs, ctx.settings
-    return production_deployments(
+    releases, earlier = inputs.releases, None
+    if ctx.scope is not None:
+        start = ctx.scope.deployments_from or ctx.scope.since
+        releases = releases.filter(
+            (pl.col("created_at") >= start) | (pl.col("published_at") >= start)
+        )
+        earlier = inputs.extra["earlier_deployments"].select(PRODUCTION_COLUMNS)
+    fresh = production_deployments(
         inputs.deployments,
         inputs.deployment_statuses,
-        inputs.releases,
+        releases,
         inputs.forge_repos,
         _raw_commits(ctx),
         settings,
+        recorded=None if earlier is None else earlier.filter(pl.col("origin") == "deployment"),
     ).pipe(_credit, settings)
+    if earlier is None:
+        return fresh
+    return pl.concat([earlier, fresh.select(PRODUCTION_COLUMNS)], how="vertical_relaxed")
 
 
 def _deployments(

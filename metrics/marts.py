@@ -9,11 +9,12 @@ rows (`Scope`): the same rows a full recompute gives them, in a fraction of the 
 
 import ctypes
 import functools
+import queue
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -93,12 +94,12 @@ class Inputs:
     history: History | None = None  # None: computed from the frames above
     reads: dict[str, tuple[float, float]] = field(default_factory=dict)  # table: wall, CPU seconds
     loaded: dict[str, list[pl.DataFrame]] = field(default_factory=dict)  # table: its rows once read
-    pool: Executor | None = None  # where tables are read in the background (a scope's)
+    prefetch: "Prefetch | None" = None  # where tables are read in the background (a scope's)
 
     def settle(self) -> None:
         """Wait for every background read: the connection is free for writing afterwards."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
+        if self.prefetch is not None:
+            self.prefetch.close()
 
     def release(self, *names: str) -> None:
         """Forget the rows read for these tables; a computation that asks again reads them again."""
@@ -241,6 +242,37 @@ def _read(con: duckdb.DuckDBPyConnection, sql: str, params: Params = ()) -> pl.D
     return frame.with_columns(pl.col(zoned).dt.convert_time_zone("UTC")) if zoned else frame
 
 
+class Prefetch:
+    """Queries run in the background, each on one of the cursors made here.
+
+    The cursors are made on the caller's thread: a connection is not to be used from two threads
+    at once, and making a cursor uses it.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, workers: int = 2) -> None:
+        self._made = [con.cursor() for _ in range(workers)]
+        self._free: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
+        for cursor in self._made:
+            self._free.put(cursor)
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="sprintproof-read")
+
+    def submit(self, sql: str, params: Params) -> Future[pl.DataFrame]:
+        def fetch() -> pl.DataFrame:
+            cursor = self._free.get()
+            try:
+                return _read(cursor, sql, params)
+            finally:
+                self._free.put(cursor)
+
+        return self._pool.submit(fetch)
+
+    def close(self) -> None:
+        """Wait for every query, then close the cursors."""
+        self._pool.shutdown(wait=True)
+        for cursor in self._made:
+            cursor.close()
+
+
 def _table(
     con: duckdb.DuckDBPyConnection,
     sql: str,
@@ -249,14 +281,14 @@ def _table(
     reads: dict[str, tuple[float, float]] | None = None,
     name: str = "",
     loaded: dict[str, list[pl.DataFrame]] | None = None,
-    prefetch: Executor | None = None,
+    prefetch: "Prefetch | None" = None,
 ) -> pl.LazyFrame:
     """A query's result as a LazyFrame, read when a plan first collects it and then kept.
 
     Tables no computation touches are never read; `reads` adds up each table's wall and CPU time
     of reading (with `prefetch`: the time spent waiting for it); `loaded[name]` holds the rows kept
-    (`Inputs.release` empties it). With `prefetch`, the query runs at once on that executor, on its
-    own cursor, while the computation goes on; its columns are the result's (no second query).
+    (`Inputs.release` empties it). With `prefetch`, the query runs at once in the background while
+    the computation goes on; its columns are the result's (no second query).
     """
     kept: list[pl.DataFrame] = []
     shape: list[pl.Schema] = []
@@ -265,15 +297,7 @@ def _table(
     if loaded is not None:
         loaded[name] = kept
     if prefetch is not None:
-
-        def fetch() -> pl.DataFrame:
-            cursor = con.cursor()
-            try:
-                return _read(cursor, sql, params)
-            finally:
-                cursor.close()
-
-        pending.append(prefetch.submit(fetch))
+        pending.append(prefetch.submit(sql, params))
 
     def load() -> pl.DataFrame:
         with mine:
@@ -366,6 +390,25 @@ _OPEN_CHANGES_SQL = (
     "SELECT kind, git_repo, source, repo, number, sha, start_at, start_from, in_default_at, is_ai, "
     "is_agent, is_fix FROM mart_changes WHERE status = 'pending' OR deployed_at >= ?"
 )
+# The deployments and releases a latest-sprint recompute reads (created, finished or given a status
+# since `$deployments_from`: dora.lookback before the window), and the stored mart_deployments rows
+# that stand for the others (the delete rule removes every row this predicate does not keep).
+_RECENT_DEPLOYMENTS = """
+SELECT source, repo, deployment_id FROM deployments
+WHERE created_at >= $deployments_from OR latest_state_at >= $deployments_from
+UNION SELECT source, repo, deployment_id FROM deployment_statuses WHERE created_at >= $deployments_from
+"""
+_RECENT_RELEASES = (
+    "SELECT source, repo, release_id FROM releases "
+    "WHERE created_at >= $deployments_from OR published_at >= $deployments_from"
+)
+_EARLIER_DEPLOYMENT = f"""
+NOT (created_at >= $deployments_from OR finished_at >= $deployments_from)
+AND CASE origin
+    WHEN 'deployment' THEN (source, repo, deployment_id) NOT IN ({_RECENT_DEPLOYMENTS})
+    ELSE (source, repo, deployment_id) NOT IN (SELECT source, repo, release_id::VARCHAR FROM ({_RECENT_RELEASES}))
+END
+"""
 # Fixes the stored changes shipped: what makes a deployment rework (metrics.dora._rework).
 _SHIPPED_FIXES_SQL = (
     "SELECT kind, git_repo, source, repo, number, sha, deployment_source, deployment_repo, deployment_id "
@@ -374,26 +417,17 @@ _SHIPPED_FIXES_SQL = (
 # For a scope: the sources the last recompute found a changelog for (metrics.tickets adds those
 # the scope's tickets show now).
 _SCOPED_CHANGELOG_SOURCES_SQL = "SELECT DISTINCT source FROM mart_tickets WHERE has_changelog"
-# For a scope: the window's merge commits and rebased-candidate commits, the deployed and released
-# commits the stored mart_deployments does not know yet; and the ones it knows (their commit time
-# is the deployment's cut-off).
-_SCOPED_LINKED_COMMITS_SQL = """
-SELECT * FROM (
-    SELECT repo, sha, committed_at, authored_at, author_email, is_revert FROM commits WHERE sha IN (
-        SELECT merge_commit_sha FROM pull_requests WHERE coalesce(merged_at, closed_at, created_at) >= $since
-        UNION SELECT sha FROM deployments d WHERE lower(trim(environment)) IN (SELECT unnest($environments::VARCHAR[]))
-            AND NOT EXISTS (SELECT 1 FROM mart_deployments m WHERE m.sha_known AND m.origin = 'deployment'
-                AND m.source = d.source AND m.repo = d.repo AND m.deployment_id = d.deployment_id)
-        UNION SELECT target_sha FROM releases r WHERE NOT EXISTS (SELECT 1 FROM mart_deployments m WHERE m.sha_known
-            AND m.origin = 'release' AND m.source = r.source AND m.repo = r.repo AND m.deployment_id = r.release_id::VARCHAR))
-    UNION
-    SELECT repo, sha, committed_at, authored_at, author_email, is_revert FROM commits WHERE authored_at IN (
-        SELECT authored_at FROM pr_commits WHERE (source, repo, pr_number) IN (
-            SELECT source, repo, number FROM pull_requests WHERE coalesce(merged_at, closed_at, created_at) >= $since))
-    UNION ALL
-    SELECT git_repo, sha, any_value(cutoff_at), NULL, NULL, NULL FROM mart_deployments WHERE sha_known
-    GROUP BY git_repo, sha
-) QUALIFY row_number() OVER (PARTITION BY repo, sha ORDER BY authored_at NULLS LAST) = 1
+# For a scope: the window's merge commits and rebased-candidate commits, and the commits of the
+# deployments and releases it reads.
+_SCOPED_LINKED_COMMITS_SQL = f"""
+SELECT repo, sha, committed_at, authored_at, author_email, is_revert FROM commits WHERE sha IN (
+    SELECT merge_commit_sha FROM pull_requests WHERE coalesce(merged_at, closed_at, created_at) >= $since
+    UNION SELECT sha FROM deployments WHERE (source, repo, deployment_id) IN ({_RECENT_DEPLOYMENTS})
+    UNION SELECT target_sha FROM releases WHERE (source, repo, release_id) IN ({_RECENT_RELEASES}))
+UNION
+SELECT repo, sha, committed_at, authored_at, author_email, is_revert FROM commits WHERE authored_at IN (
+    SELECT authored_at FROM pr_commits WHERE (source, repo, pr_number) IN (
+        SELECT source, repo, number FROM pull_requests WHERE coalesce(merged_at, closed_at, created_at) >= $since))
 """
 _TICKET_COLUMNS = (
     "SELECT source, tracker, ticket_id, key, project, type, type_category, status, status_category, "
@@ -438,16 +472,15 @@ def load_inputs(
     A scope limits commits (by committed_at) and PRs (by merged, else closed, else created time)
     to its window with their trailers, notes, survival counts, reviews and PR commits; tickets to
     the ones `_SCOPE_TICKETS` finds, with their whole changelog; and adds what earlier sprints left
-    in the stored marts (`extra`: sprint_series, open_changes, shipped_fixes), and the deployed
-    commits the stored `mart_deployments` knows. With `settings` as well, tickets that cannot be
-    incidents are not read for DORA. Every other table, and `history`, stay whole.
+    in the stored marts (`extra`: sprint_series, open_changes, shipped_fixes, and the
+    earlier_deployments that stand for deployments before the DORA look-back, whose raw rows are
+    not read). With `settings` as well, tickets that cannot be incidents are not read for DORA.
+    Every other table, and `history`, stay whole.
     """
     since = scope.since if scope is not None else None
     # A scope's tables are small and nearly all read: they are read in the background, on two
     # cursors, while the computation starts (Inputs.settle waits for them).
-    pool = (
-        ThreadPoolExecutor(2, thread_name_prefix="sprintproof-read") if scope is not None else None
-    )
+    pool = Prefetch(con) if scope is not None else None
     reads: dict[str, tuple[float, float]] = {}
     loaded: dict[str, list[pl.DataFrame]] = {}
 
@@ -533,7 +566,6 @@ def load_inputs(
         reads["scope_tickets"] = (time.perf_counter() - wall, time.process_time() - cpu)
     # By ticket id alone: a few tickets of other sources with the same id are harmless (above).
     mine = "ticket_id IN (SELECT unnest($tickets::VARCHAR[]))"
-    environments = [v.strip().lower() for v in (settings or Settings()).production_environments]
 
     def ticket_table(name: str, sql: str, where: str = "") -> pl.LazyFrame:
         if scope is None:
@@ -560,22 +592,31 @@ def load_inputs(
     if scope is not None:
         extra["sprint_series"] = table("sprint_series", "SELECT * FROM mart_sprint_series")
     releases = table("releases", "SELECT * FROM releases")
-    deployments = table(
-        "deployments",
+    deployment_sql = (
         "SELECT source, repo, deployment_id, sha, ref, environment, created_at, latest_state, "
-        "latest_state_at, is_deleted FROM deployments",
+        "latest_state_at, is_deleted FROM deployments"
     )
-    deployment_statuses = table(
-        "deployment_statuses",
-        "SELECT source, repo, deployment_id, state, created_at FROM deployment_statuses",
-    )
+    status_sql = "SELECT source, repo, deployment_id, state, created_at FROM deployment_statuses"
+    if scope is None:
+        deployments = table("deployments", deployment_sql)
+        deployment_statuses = table("deployment_statuses", status_sql)
+    else:
+        recent = f"(source, repo, deployment_id) IN ({_RECENT_DEPLOYMENTS})"
+        window = {"deployments_from": scope.deployments_from or since}
+        deployments = read("deployments", f"{deployment_sql} WHERE {recent}", window)
+        deployment_statuses = read("deployment_statuses", f"{status_sql} WHERE {recent}", window)
+        extra["earlier_deployments"] = read(
+            "earlier_deployments",
+            f"SELECT * FROM mart_deployments WHERE {_EARLIER_DEPLOYMENT}",
+            window,
+        )
     linked_commits = (
         table("linked_commits", _LINKED_COMMITS_SQL)
         if scope is None
         else read(
             "linked_commits",
             _SCOPED_LINKED_COMMITS_SQL,
-            {"since": since, "environments": environments},
+            {"since": since, "deployments_from": scope.deployments_from or since},
         )
     )
     incident_candidates = None if scope is None else read("incidents", *_incidents_sql(settings))
@@ -609,7 +650,7 @@ def load_inputs(
         history=history,
         reads=reads,
         extra=extra,
-        pool=pool,
+        prefetch=pool,
         loaded=loaded,
     )
 
@@ -842,9 +883,10 @@ def compute(
             if name in extra:
                 extra[name] = extra[name].join(scope.sprints, on=["team", "sprint_id"], how="semi")
         if "mart_deployments" in extra:
-            start = scope.deployments_from or scope.since
-            extra["mart_deployments"] = extra["mart_deployments"].filter(
-                (pl.col("created_at") >= start) | (pl.col("finished_at") >= start)
+            # The stored rows of earlier deployments stand: only the look-back window's are written.
+            earlier = inputs.extra["earlier_deployments"].select(dora.KEY).collect()
+            extra["mart_deployments"] = extra["mart_deployments"].join(
+                earlier, on=dora.KEY, how="anti"
             )
 
     with clock("finalise"):
@@ -1059,8 +1101,7 @@ _SCOPED_DELETES: dict[str, str | None] = {
     "OR (source, ticket_id) IN (SELECT source, ticket_id FROM tickets WHERE is_deleted)",
     "mart_sprint_scope": "DELETE FROM mart_sprint_scope WHERE (team, sprint_id) IN (SELECT team, sprint_id FROM _recomputed)",
     "mart_releases": None,
-    "mart_deployments": "DELETE FROM mart_deployments WHERE created_at >= $deployments_from "
-    "OR finished_at >= $deployments_from",
+    "mart_deployments": f"DELETE FROM mart_deployments WHERE NOT ({_EARLIER_DEPLOYMENT})",
     "mart_recoveries": None,
     # The window's changes and the earlier ones recomputed with them (pending, or shipped in the window).
     "mart_changes": "DELETE FROM mart_changes m WHERE m.in_default_at >= $since OR EXISTS (SELECT 1 FROM _mart n "
@@ -1124,6 +1165,18 @@ def write(con: duckdb.DuckDBPyConnection, marts: Marts) -> None:
         raise
 
 
+@contextmanager
+def _one_thread_per_query(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB on one thread per query while a latest-sprint recompute reads its small tables two at
+    a time: splitting such queries across threads cost more CPU than it saved wall time."""
+    threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
+
+
 _MARTS = (
     "mart_calendar",
     "mart_commits",
@@ -1158,18 +1211,23 @@ def recompute(con: duckdb.DuckDBPyConnection, settings: Settings, *, latest: boo
     # Polars' in-memory engine: its default streaming engine took twice the time over the facts'
     # joins, as-of joins and sort, and 10 % more over all families (1M commits, two threads).
     with pl.Config(engine_affinity="in-memory"):
-        chosen = inputs if scope is None else load_inputs(con, scope=scope, settings=settings)
-        try:
-            marts = compute(chosen, settings, scope=scope)
-        except NeedsFullRecompute as why:
-            chosen.settle()
-            marts = compute(load_inputs(con), settings)
+        marts, why = None, None
+        if scope is not None:
+            with _one_thread_per_query(con):
+                chosen = load_inputs(con, scope=scope, settings=settings)
+                try:
+                    marts = compute(chosen, settings, scope=scope)
+                except NeedsFullRecompute as reason:
+                    why = reason
+                finally:
+                    chosen.settle()
+        if marts is None:
+            marts = compute(inputs, settings)
+        if why is not None:
             marts.warnings.append(
                 f"the latest sprints alone were not enough ({why}): recomputed everything"
             )
-        finally:
-            chosen.settle()
-    del inputs, chosen  # the raw tables: freed before the marts are written
+    del inputs  # the raw tables: freed before the marts are written
     wall, cpu = time.perf_counter(), time.process_time()
     write(con, marts)
     marts.seconds["write"] = time.perf_counter() - wall

@@ -9,7 +9,7 @@ baseline sprints: the closed sprints that ended by its `ai_rollout` date, else i
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -327,6 +327,9 @@ def active_engineers(commits: pl.LazyFrame, prs: pl.LazyFrame, scope: pl.LazyFra
 # --------------------------------------------------------------------------- baselines
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
@@ -363,9 +366,18 @@ Row = dict[str, Any]
 
 
 def team_rows(series: pl.DataFrame) -> dict[str, list[Row]]:
-    """A series' rows by team (teams in order of appearance, rows in the frame's order)."""
+    """A series' rows by team (teams in order of appearance, rows in the frame's order).
+
+    Sprint starts and ends are microseconds since the epoch: Python datetimes for every row of
+    every sprint would cost more than the baselines they serve.
+    """
+    columns = series.with_columns(pl.col("sprint_start", "sprint_end").dt.epoch("us")).to_dict(
+        as_series=False
+    )
+    names = list(columns)
     teams: dict[str, list[Row]] = {}
-    for row in series.iter_rows(named=True):
+    for values in zip(*columns.values(), strict=True):
+        row = dict(zip(names, values, strict=True))
         teams.setdefault(row["team"], []).append(row)
     return teams
 
@@ -373,15 +385,15 @@ def team_rows(series: pl.DataFrame) -> dict[str, list[Row]]:
 def baseline(rows: Sequence[Row], team: str, settings: Settings) -> Baseline:
     """The baseline of one team's series.
 
-    `rows`: sprint_id, sprint_start, sprint_end, sprint_state, value for that team. Baseline
-    sprints are closed sprints with a value: those that ended by the rollout date, else the
-    first `baseline_sprints` of them.
+    `rows` (`team_rows`): sprint_id, sprint_start, sprint_end (microseconds since the epoch),
+    sprint_state, value for that team. Baseline sprints are closed sprints with a value: those
+    that ended by the rollout date, else the first `baseline_sprints` of them.
     """
     ordered = sorted(rows, key=lambda row: row["sprint_start"])
     closed = [r for r in ordered if r["sprint_state"] == "closed" and r["value"] is not None]
     rollout = rollout_of(team, settings)
     if rollout is not None:
-        cut = _midnight(rollout)
+        cut = (_midnight(rollout) - _EPOCH) // timedelta(microseconds=1)
         base = [r for r in closed if r["sprint_end"] <= cut]
         after = [r["sprint_id"] for r in ordered if r["sprint_end"] > cut]
         description = f"{len(base)} sprints before the AI rollout on {rollout.isoformat()}"
@@ -623,7 +635,13 @@ def delivery(ctx: "Context") -> pl.LazyFrame:
 
 
 def guard_series(ctx: "Context") -> pl.LazyFrame:
-    """points_per_pr and points_per_kloc per team sprint (completed points over merged PRs, over KLOC added)."""
+    """points_per_pr and points_per_kloc per team sprint (completed points over merged PRs, over KLOC added); computed once."""
+    if "guard_series" not in ctx.memo:
+        ctx.memo["guard_series"] = _guard_series(ctx).collect()
+    return ctx.memo["guard_series"].lazy()
+
+
+def _guard_series(ctx: "Context") -> pl.LazyFrame:
     scope = delivery_facts(ctx)["mart_sprint_scope"]
     points = scope_totals(scope).select(
         "team",

@@ -254,7 +254,7 @@ NEW_WORK = [
     ),
     (
         "UPDATE pull_requests SET state = 'merged', merged_at = $now, closed_at = $now WHERE forge_id = "
-        "(SELECT max_by(forge_id, created_at) FROM pull_requests WHERE state = 'open')"
+        "(SELECT forge_id FROM pull_requests WHERE state = 'open' ORDER BY created_at DESC, forge_id LIMIT 1)"
     ),
     # The changelog entry first: it records the status the ticket had.
     (
@@ -277,7 +277,7 @@ NEW_WORK = [
         "max_by(c.sha, c.committed_at) FROM commits c JOIN forge_repos f ON f.git_repo = c.repo WHERE f.source = "
         "d.source AND f.repo = d.repo) AS sha, $now - INTERVAL 2 HOUR AS created_at, $now - INTERVAL 2 HOUR AS "
         "updated_at, 'success' AS latest_state, $now - INTERVAL 90 MINUTE AS latest_state_at) FROM deployments d "
-        "WHERE environment = 'production' ORDER BY created_at DESC LIMIT 1"
+        "WHERE environment = 'production' ORDER BY created_at DESC, deployment_id LIMIT 1"
     ),
     (
         "INSERT INTO deployment_statuses SELECT source, repo, deployment_id, deployment_id || '-s', 'success', "
