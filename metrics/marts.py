@@ -7,6 +7,7 @@ recomputes only the newest sprint of each team and of the organisation and repla
 rows (`Scope`): the same rows a full recompute gives them, in a fraction of the time.
 """
 
+import contextlib
 import ctypes
 import functools
 import queue
@@ -305,6 +306,8 @@ def _table(
                 wall, cpu = time.perf_counter(), time.process_time()
                 if pending:
                     kept.append(pending.pop().result())
+                elif prefetch is not None:  # read again: the connection may be writing
+                    kept.append(prefetch.submit(sql, params).result())
                 else:
                     with _READING:
                         kept.append(_read(con, sql, params))
@@ -328,7 +331,10 @@ def _table(
 
 
 # Commits and PRs a window holds, and the rows that belong to them.
-_RECENT_COMMITS = "SELECT repo, sha FROM commits WHERE committed_at >= ?"
+# By sha alone: a sha names its commit's committer time, so a copy of the commit in another
+# repository is in the window too; the repository is matched when the rows are joined, and
+# hashing one column instead of two halves the cost of probing the large tables.
+_RECENT_COMMITS = "SELECT sha FROM commits WHERE committed_at >= ?"
 _RECENT_PRS = (
     "SELECT source, repo, number AS pr_number FROM pull_requests "
     "WHERE coalesce(merged_at, closed_at, created_at) >= ?"
@@ -417,15 +423,17 @@ _SHIPPED_FIXES_SQL = (
 # For a scope: the sources the last recompute found a changelog for (metrics.tickets adds those
 # the scope's tickets show now).
 _SCOPED_CHANGELOG_SOURCES_SQL = "SELECT DISTINCT source FROM mart_tickets WHERE has_changelog"
-# For a scope: the window's merge commits and rebased-candidate commits, and the commits of the
-# deployments and releases it reads.
+# For a scope: the window's merge commits, the commits of the deployments and releases it reads,
+# and the window's commits that may be rebased PR commits (only the window's commits become
+# changes, so only they need telling apart from PR commits).
 _SCOPED_LINKED_COMMITS_SQL = f"""
 SELECT repo, sha, committed_at, authored_at, author_email, is_revert FROM commits WHERE sha IN (
     SELECT merge_commit_sha FROM pull_requests WHERE coalesce(merged_at, closed_at, created_at) >= $since
     UNION SELECT sha FROM deployments WHERE (source, repo, deployment_id) IN ({_RECENT_DEPLOYMENTS})
     UNION SELECT target_sha FROM releases WHERE (source, repo, release_id) IN ({_RECENT_RELEASES}))
 UNION
-SELECT repo, sha, committed_at, authored_at, author_email, is_revert FROM commits WHERE authored_at IN (
+SELECT repo, sha, committed_at, authored_at, author_email, is_revert FROM commits
+WHERE committed_at >= $since AND authored_at IN (
     SELECT authored_at FROM pr_commits WHERE (source, repo, pr_number) IN (
         SELECT source, repo, number FROM pull_requests WHERE coalesce(merged_at, closed_at, created_at) >= $since))
 """
@@ -495,7 +503,7 @@ def load_inputs(
             query, params = f"{sql} WHERE {conditions}", (since,)
         return read(name, query, params)
 
-    in_commits = f"(repo, sha) IN ({_RECENT_COMMITS})"
+    in_commits = f"sha IN ({_RECENT_COMMITS})"
     in_prs = f"(source, repo, pr_number) IN ({_RECENT_PRS})"
     # Created in the order the computation needs them: a scope's are read in that order.
     history = History(
@@ -607,7 +615,7 @@ def load_inputs(
         deployment_statuses = read("deployment_statuses", f"{status_sql} WHERE {recent}", window)
         extra["earlier_deployments"] = read(
             "earlier_deployments",
-            f"SELECT * FROM mart_deployments WHERE {_EARLIER_DEPLOYMENT}",
+            f"SELECT {', '.join(dora.PRODUCTION_COLUMNS)} FROM mart_deployments WHERE {_EARLIER_DEPLOYMENT}",
             window,
         )
     linked_commits = (
@@ -815,13 +823,16 @@ def compute(
     *,
     families: dict[str, Family] | None = None,
     scope: Scope | None = None,
+    ready: Callable[[str, pl.DataFrame], None] | None = None,
 ) -> Marts:
     """Every mart as a DataFrame, with wall and CPU seconds per step and per family.
 
     With a `scope` (inputs loaded `since` its start), sprint_metrics and sprint_tool_mix hold
     only the scope's sprints, and board_summary is left to `write`, which rebuilds it from the
-    stored sprint_metrics.
+    stored sprint_metrics. `ready(name, frame)` is told of each mart as soon as it is final (the
+    facts before the families run), so that it can be written meanwhile.
     """
+    tell = ready or (lambda name, frame: None)
     clock = _Clock(inputs.reads)
     chosen = FAMILIES if families is None else families
     today = settings.today or datetime.now(UTC).date()
@@ -844,6 +855,10 @@ def compute(
         ).collect()
         prs = fact_prs(inputs.prs, inputs.reviews, inputs.pr_commits, inputs.forge_repos, resolution.identity_map.lazy(),
                        members.lazy(), cal, settings).collect()  # fmt: skip
+    for name, frame in (("mart_calendar", calendar), ("mart_identities", resolution.identity_map),
+                        ("mart_unmatched_identities", resolution.unmatched), ("mart_commits", commits),
+                        ("mart_prs", prs)):  # fmt: skip
+        tell(name, frame)
     if inputs.linked_commits is not None:
         # The raw commits are in the facts now; what DORA looks up in them is in linked_commits.
         inputs.release("commits", "trailers")
@@ -869,25 +884,30 @@ def compute(
     ctx.facts.update({name: frame.lazy() for name, frame in fact_marts.items()})
     # The families read the facts; a raw table one still asks for is read again.
     inputs.release(*(name for name in inputs.loaded if name != "notes"))
+    written = dict(fact_marts)
+    if scope is not None and "mart_deployments" in written:
+        # The stored rows of earlier deployments stand: only the look-back window's are written.
+        earlier = inputs.extra["earlier_deployments"].select(dora.KEY).collect()
+        written["mart_deployments"] = written["mart_deployments"].join(
+            earlier, on=dora.KEY, how="anti"
+        )
+    for name, frame in written.items():
+        tell(name, frame)
 
     produced = []
     for name, family in chosen.items():
         with clock(f"family:{name}"):
             produced.append(family(ctx).collect())
     metric_rows = pl.concat(produced) if produced else pl.DataFrame(schema=METRIC_ROW_SCHEMA)
-    extra = fact_marts | (velocity.delivery_marts(ctx) if "delivery" in chosen else {})
-    extra["mart_sprint_series"] = velocity.series_mart(ctx)
+    later = {"mart_sprint_series": velocity.series_mart(ctx)}
+    if "delivery" in chosen:
+        later["mart_guards"] = velocity.guard_table(ctx)
     if scope is not None:
         # Baselines and envelopes of the scope's sprints: earlier sprints' rows are unchanged.
-        for name in ("mart_guards", "mart_sprint_series"):
-            if name in extra:
-                extra[name] = extra[name].join(scope.sprints, on=["team", "sprint_id"], how="semi")
-        if "mart_deployments" in extra:
-            # The stored rows of earlier deployments stand: only the look-back window's are written.
-            earlier = inputs.extra["earlier_deployments"].select(dora.KEY).collect()
-            extra["mart_deployments"] = extra["mart_deployments"].join(
-                earlier, on=dora.KEY, how="anti"
-            )
+        later = {
+            name: frame.join(scope.sprints, on=["team", "sprint_id"], how="semi")
+            for name, frame in later.items()
+        }
 
     with clock("finalise"):
         # For a scope, its sprints only: their rows are complete, the window's others are not.
@@ -903,6 +923,8 @@ def compute(
             marts |= {"sprint_tool_mix": mix, "board_summary": board_summary(sprint_metrics)}
         else:
             marts["sprint_tool_mix"] = mix.join(scope.sprints, on=["team", "sprint_id"], how="semi")
+    for name, frame in (later | marts).items():
+        tell(name, frame)
     warnings = [f"identity conflict: {c}" for c in resolution.conflicts]
     wall, cpu = clock.seconds()
     return Marts(
@@ -913,8 +935,9 @@ def compute(
             "mart_commits": commits,
             "mart_prs": prs,
             # mart_durability; mart_deployments, mart_changes, mart_recoveries; mart_tickets,
-            # mart_sprint_scope, mart_releases, mart_guards; mart_sprint_series
-            **extra,
+            # mart_sprint_scope, mart_releases; mart_guards, mart_sprint_series
+            **written,
+            **later,
             **marts,
         },
         seconds=wall,
@@ -1113,52 +1136,122 @@ _SCOPED_DELETES: dict[str, str | None] = {
 }
 
 
-def _write_scope(con: duckdb.DuckDBPyConnection, marts: Marts, scope: Scope) -> None:
-    unknown = sorted(set(marts.tables) - set(_SCOPED_DELETES))
-    if unknown:
+def _write_scoped(
+    con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, scope: Scope
+) -> None:
+    """Replace a mart's rows of a latest-sprint recompute (`_SCOPED_DELETES`); `_scope` and `_recomputed` are registered."""
+    if name not in _SCOPED_DELETES:
         raise ValueError(
-            f"no rule for writing {unknown} in a latest-sprint recompute (_SCOPED_DELETES)"
+            f"no rule for writing {name} in a latest-sprint recompute (_SCOPED_DELETES)"
         )
-    con.register("_scope", _arrow(scope.sprints))
-    con.register("_recomputed", _arrow(scope.recomputed))
-    for name, frame in marts.tables.items():
-        delete = _SCOPED_DELETES[name]
-        if delete is None:
-            _sync(con, name, frame)
-            continue
-        con.register("_mart", _arrow(frame))
-        values = {"since": scope.since, "deployments_from": scope.deployments_from or scope.since}
-        con.execute(delete, {k: v for k, v in values.items() if f"${k}" in delete} or None)
-        con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _mart')
-        con.unregister("_mart")
-    con.unregister("_scope")
-    con.unregister("_recomputed")
+    delete = _SCOPED_DELETES[name]
+    if delete is None:
+        _sync(con, name, frame)
+        return
+    con.register("_mart", _arrow(frame))
+    values = {"since": scope.since, "deployments_from": scope.deployments_from or scope.since}
+    con.execute(delete, {k: v for k, v in values.items() if f"${k}" in delete} or None)
+    con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _mart')
+    con.unregister("_mart")
+
+
+def _board_summary_from_stored(con: duckdb.DuckDBPyConnection) -> None:
     # board_summary reads the headline metrics of each team's latest sprints only.
     headline = _read(con, _BOARD_ROWS_SQL, {"headline": list(HEADLINE), "sprints": BOARD_SPRINTS})
     rows = headline.cast(SPRINT_METRICS_SCHEMA).sort("team", "sprint_start", "metric_id")  # type: ignore[arg-type]
     _replace(con, "board_summary", board_summary(rows))
 
 
+def _record_run(con: duckdb.DuckDBPyConnection, marts: Marts) -> None:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS metric_runs (computed_at TIMESTAMPTZ NOT NULL, seconds DOUBLE NOT NULL, "
+        "rows_sprint_metrics BIGINT NOT NULL, warnings VARCHAR[] NOT NULL)"
+    )
+    con.execute("ALTER TABLE metric_runs ADD COLUMN IF NOT EXISTS scope VARCHAR")
+    con.execute(
+        "INSERT INTO metric_runs (computed_at, seconds, rows_sprint_metrics, warnings, scope) "
+        "VALUES (now(), ?, ?, ?, ?)",
+        [sum(marts.seconds.values()), marts.tables["sprint_metrics"].height, marts.warnings,
+         "all" if marts.scope is None else "latest"],
+    )  # fmt: skip
+
+
+class ScopedWriter:
+    """Writes a latest-sprint recompute's marts, in one transaction, while the rest is computed.
+
+    `put` hands over a final mart (from the computation's thread); a thread of its own writes it,
+    the only user of the connection until `finish` (board_summary, the run record, COMMIT) or
+    `abort` (ROLLBACK). The computation's reads go through their own cursors meanwhile.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
+        self.con, self.scope = con, scope
+        self._todo: queue.SimpleQueue[tuple[str, pl.DataFrame] | None] = queue.SimpleQueue()
+        self._failed: list[BaseException] = []
+        self.seconds = 0.0  # wall seconds spent writing
+        self._thread = threading.Thread(target=self._run, name="sprintproof-write", daemon=True)
+        self._thread.start()
+
+    def put(self, name: str, frame: pl.DataFrame) -> None:
+        self._todo.put((name, frame))
+
+    def _run(self) -> None:
+        con, began = self.con, False
+        while (item := self._todo.get()) is not None:
+            if self._failed:
+                continue
+            wall = time.perf_counter()
+            try:
+                if not began:
+                    con.execute("BEGIN TRANSACTION")
+                    began = True
+                    con.register("_scope", _arrow(self.scope.sprints))
+                    con.register("_recomputed", _arrow(self.scope.recomputed))
+                _write_scoped(con, *item, self.scope)
+            except Exception as exc:  # noqa: BLE001 - raised again by finish, on the caller's thread
+                self._failed.append(exc)
+            self.seconds += time.perf_counter() - wall
+
+    def _stop(self) -> None:
+        self._todo.put(None)
+        self._thread.join()
+
+    def finish(self, marts: Marts) -> None:
+        """Write what is left and commit; every mart must have been handed over."""
+        self._stop()
+        con = self.con
+        wall = time.perf_counter()
+        try:
+            if self._failed:
+                raise self._failed[0]
+            missing = sorted(set(marts.tables) - set(_SCOPED_DELETES))
+            if missing:
+                raise ValueError(f"no rule for writing {missing} in a latest-sprint recompute")
+            con.unregister("_scope")
+            con.unregister("_recomputed")
+            _board_summary_from_stored(con)
+            _record_run(con, marts)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            self.seconds += time.perf_counter() - wall
+
+    def abort(self) -> None:
+        """Undo whatever was written."""
+        self._stop()
+        with contextlib.suppress(duckdb.Error):  # nothing was begun
+            self.con.execute("ROLLBACK")
+
+
 def write(con: duckdb.DuckDBPyConnection, marts: Marts) -> None:
-    """Replace every mart (for a scope: its rows) in one transaction."""
+    """Replace every mart in one transaction (a latest-sprint recompute writes through `ScopedWriter`)."""
     con.execute("BEGIN TRANSACTION")
     try:
-        if marts.scope is None:
-            for name, frame in marts.tables.items():
-                _replace(con, name, frame)
-        else:
-            _write_scope(con, marts, marts.scope)
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS metric_runs (computed_at TIMESTAMPTZ NOT NULL, seconds DOUBLE NOT NULL, "
-            "rows_sprint_metrics BIGINT NOT NULL, warnings VARCHAR[] NOT NULL)"
-        )
-        con.execute("ALTER TABLE metric_runs ADD COLUMN IF NOT EXISTS scope VARCHAR")
-        con.execute(
-            "INSERT INTO metric_runs (computed_at, seconds, rows_sprint_metrics, warnings, scope) "
-            "VALUES (now(), ?, ?, ?, ?)",
-            [sum(marts.seconds.values()), marts.tables["sprint_metrics"].height, marts.warnings,
-             "all" if marts.scope is None else "latest"],
-        )  # fmt: skip
+        for name, frame in marts.tables.items():
+            _replace(con, name, frame)
+        _record_run(con, marts)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -1215,14 +1308,24 @@ def recompute(con: duckdb.DuckDBPyConnection, settings: Settings, *, latest: boo
         if scope is not None:
             with _one_thread_per_query(con):
                 chosen = load_inputs(con, scope=scope, settings=settings)
+                writer = ScopedWriter(con, scope)
                 try:
-                    marts = compute(chosen, settings, scope=scope)
+                    marts = compute(chosen, settings, scope=scope, ready=writer.put)
                 except NeedsFullRecompute as reason:
                     why = reason
                 finally:
                     chosen.settle()
-        if marts is None:
-            marts = compute(inputs, settings)
+                    if marts is None:
+                        writer.abort()
+                if marts is not None:
+                    cpu = time.process_time()
+                    writer.finish(marts)
+                    # Writing overlapped the computation: the wall seconds it took in all, and
+                    # the CPU seconds of what was left once the computation ended.
+                    marts.seconds["write"] = writer.seconds
+                    marts.cpu_seconds["write"] = time.process_time() - cpu
+                    return marts
+        marts = compute(inputs, settings)
         if why is not None:
             marts.warnings.append(
                 f"the latest sprints alone were not enough ({why}): recomputed everything"

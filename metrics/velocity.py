@@ -792,12 +792,3 @@ def guard(ctx: "Context") -> pl.LazyFrame:
         )
         .select(list(METRIC_ROW_SCHEMA))
     )
-
-
-def delivery_marts(ctx: "Context") -> dict[str, pl.DataFrame]:
-    """The fact marts of the delivery, quality and guard families, for `Marts.tables`."""
-    facts = delivery_facts(ctx)
-    return {
-        **{name: frame.collect() for name, frame in facts.items()},
-        "mart_guards": guard_table(ctx),
-    }

@@ -368,3 +368,31 @@ def test_latest_sprint_recompute_falls_back_to_a_full_one(
         # A family that needs more history than the newest sprint's facts: everything again.
         monkeypatch.setitem(marts.FAMILIES, "history", lambda ctx: empty_rows())
         assert recompute(con, settings, latest=True).scope is None
+
+
+def test_a_latest_sprint_recompute_that_fails_leaves_the_marts_as_they_were(
+    synthetic: Synthetic, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = metrics_settings(load_config(synthetic.config), today=synthetic.today)
+    copy = tmp_path / "warehouse.duckdb"
+    copy.write_bytes(synthetic.warehouse.read_bytes())
+    with connect(copy) as con:
+        recompute(con, settings)
+    before = marts_of(copy)
+    with connect(copy) as con:
+        just_now = datetime.combine(synthetic.today, time(22), tzinfo=UTC)
+        for statement in NEW_WORK:
+            con.execute(statement, {"now": just_now} if "$now" in statement else None)
+
+    # The facts are handed to the writer before the families run; the last family then fails.
+    def broken(ctx: marts.Context) -> pl.LazyFrame:
+        raise RuntimeError("family failed")
+
+    monkeypatch.setitem(marts.FAMILIES, "guard", broken)
+    with connect(copy) as con, pytest.raises(RuntimeError, match="family failed"):
+        recompute(con, settings, latest=True)
+    after = marts_of(copy)
+    for name in MART_KEYS:
+        assert_frame_equal(after[name], before[name], check_column_order=False)
+    with connect(copy, read_only=True) as con:
+        assert con.execute("SELECT scope FROM metric_runs").fetchall() == [("all",)]
