@@ -1123,7 +1123,7 @@ _SCOPED_DELETES: dict[str, str | None] = {
     "mart_tickets": "DELETE FROM mart_tickets WHERE (source, ticket_id) IN (SELECT source, ticket_id FROM _mart) "
     "OR (source, ticket_id) IN (SELECT source, ticket_id FROM tickets WHERE is_deleted)",
     "mart_sprint_scope": "DELETE FROM mart_sprint_scope WHERE (team, sprint_id) IN (SELECT team, sprint_id FROM _recomputed)",
-    "mart_releases": None,
+    "mart_releases": "DELETE FROM mart_releases WHERE released_at >= $since",
     "mart_deployments": f"DELETE FROM mart_deployments WHERE NOT ({_EARLIER_DEPLOYMENT})",
     "mart_recoveries": None,
     # The window's changes and the earlier ones recomputed with them (pending, or shipped in the window).

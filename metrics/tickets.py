@@ -757,13 +757,16 @@ def delivery_facts(ctx: "Context") -> dict[str, pl.LazyFrame]:
             lines, inputs.ticket_sprints, calendar, ctx.identity_map, ctx.members, settings
         ).collect()
         scope_rows = sprint_scope(lines, tickets.lazy(), calendar, settings)
+        releases = inputs.releases
         if ctx.scope is not None:
-            # Only the recomputed sprints hold every ticket that was in them.
+            # Only the recomputed sprints hold every ticket that was in them; releases count in
+            # the sprint they were published in.
             scope_rows = scope_rows.join(
                 ctx.scope.recomputed.lazy(), on=["team", "sprint_id"], how="semi"
             )
+            releases = releases.filter(pl.coalesce("published_at", "created_at") >= ctx.scope.since)
         scope, released = pl.collect_all(
-            [scope_rows, release_facts(inputs.releases, inputs.forge_repos, calendar, settings)]
+            [scope_rows, release_facts(releases, inputs.forge_repos, calendar, settings)]
         )
         ctx.memo.update(mart_tickets=tickets, mart_sprint_scope=scope, mart_releases=released)
     return {

@@ -334,6 +334,10 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+def _cut(rollout: date | None) -> datetime | None:
+    return None if rollout is None else _midnight(rollout)
+
+
 @dataclass(frozen=True)
 class Baseline:
     sprint_ids: tuple[str, ...]
@@ -365,12 +369,41 @@ def rollout_of(team: str, settings: Settings) -> date | None:
 Row = dict[str, Any]
 
 
-def team_rows(series: pl.DataFrame) -> dict[str, list[Row]]:
+def team_rows(
+    series: pl.DataFrame, settings: Settings, only: set[tuple[str, str]] | None = None
+) -> dict[str, list[Row]]:
     """A series' rows by team (teams in order of appearance, rows in the frame's order).
 
-    Sprint starts and ends are microseconds since the epoch: Python datetimes for every row of
-    every sprint would cost more than the baselines they serve.
+    With `only`, just those team sprints and the ones `baseline` can choose (closed sprints with a
+    value that ended by the rollout, else each team's first `baseline_sprints` of them): the
+    baselines are the same. Sprint starts and ends are microseconds since the epoch: Python
+    datetimes for every row of every sprint would cost more than the baselines they serve.
     """
+    if only is not None:
+        present = series.get_column("team").unique().to_list()
+        cuts = pl.DataFrame(
+            {"team": present, "_cut": [_cut(rollout_of(t, settings)) for t in present]},
+            schema={"team": pl.String, "_cut": series.schema["sprint_end"]},
+        )
+        wanted = pl.DataFrame(
+            sorted(only), schema={"team": pl.String, "sprint_id": pl.String}, orient="row"
+        )
+        closed = series.join(cuts, on="team", how="left").filter(
+            (pl.col("sprint_state") == "closed") & pl.col("value").is_not_null()
+        )
+        candidates = pl.concat(
+            [
+                closed.filter(
+                    pl.col("_cut").is_not_null() & (pl.col("sprint_end") <= pl.col("_cut"))
+                ),
+                closed.filter(pl.col("_cut").is_null())
+                .sort("sprint_start")
+                .group_by("team", maintain_order=True)
+                .head(settings.baseline_sprints),
+            ]
+        ).select(_KEYS)
+        keep = pl.concat([candidates, wanted]).unique()
+        series = series.join(keep, on=_KEYS, how="semi", maintain_order="left")
     columns = series.with_columns(pl.col("sprint_start", "sprint_end").dt.epoch("us")).to_dict(
         as_series=False
     )
@@ -426,7 +459,7 @@ def ratio_to_baseline(
     `baseline_min_sprints` baseline sprints, a zero baseline mean, or a sprint still running.
     """
     out = []
-    for team, sprints in team_rows(series).items():
+    for team, sprints in team_rows(series, settings, only).items():
         base = baseline(sprints, team, settings)
         if check is not None:
             check(team, base)
@@ -710,7 +743,7 @@ def guard_table(ctx: "Context") -> pl.DataFrame:
         )
         check = baseline_check(ctx, metric)
         keep = scope_keys(ctx)
-        for team, sprints in team_rows(series).items():
+        for team, sprints in team_rows(series, settings, keep if ctx.scope else None).items():
             base = baseline(sprints, team, settings)
             check(team, base)
             enough = base.n >= settings.baseline_min_sprints
