@@ -423,19 +423,46 @@ _SHIPPED_FIXES_SQL = (
 # For a scope: the sources the last recompute found a changelog for (metrics.tickets adds those
 # the scope's tickets show now).
 _SCOPED_CHANGELOG_SOURCES_SQL = "SELECT DISTINCT source FROM mart_tickets WHERE has_changelog"
-# For a scope: the window's merge commits, the commits of the deployments and releases it reads,
-# and the window's commits that may be rebased PR commits (only the window's commits become
-# changes, so only they need telling apart from PR commits).
+# For a scope: the commits DORA looks up (dora._raw_commits). The window's commits that are merge
+# commits of its PRs, may be rebased PR commits (only the window's commits become changes), or
+# were deployed or released; commits older than the window for the rest (a scan of every commit,
+# which DuckDB skips when there are none); and for deployments the stored mart_deployments already
+# knows the commit of, its commit time (their cut-off) instead of a look-up.
 _SCOPED_LINKED_COMMITS_SQL = f"""
-SELECT repo, sha, committed_at, authored_at, author_email, is_revert FROM commits WHERE sha IN (
-    SELECT merge_commit_sha FROM pull_requests WHERE coalesce(merged_at, closed_at, created_at) >= $since
-    UNION SELECT sha FROM deployments WHERE (source, repo, deployment_id) IN ({_RECENT_DEPLOYMENTS})
-    UNION SELECT target_sha FROM releases WHERE (source, repo, release_id) IN ({_RECENT_RELEASES}))
-UNION
-SELECT repo, sha, committed_at, authored_at, author_email, is_revert FROM commits
-WHERE committed_at >= $since AND authored_at IN (
-    SELECT authored_at FROM pr_commits WHERE (source, repo, pr_number) IN (
-        SELECT source, repo, number FROM pull_requests WHERE coalesce(merged_at, closed_at, created_at) >= $since))
+WITH recent AS (
+    SELECT source, repo, deployment_id, sha, 'deployment' AS origin FROM deployments
+    WHERE (source, repo, deployment_id) IN ({_RECENT_DEPLOYMENTS})
+        AND lower(trim(environment)) IN (SELECT unnest($environments::VARCHAR[]))
+    UNION ALL SELECT source, repo, release_id::VARCHAR, target_sha, 'release' FROM releases
+    WHERE (source, repo, release_id) IN ({_RECENT_RELEASES}) AND (source, repo) NOT IN (
+        -- a release stands in for deployments only where there are none
+        SELECT source, repo FROM deployments
+        WHERE NOT is_deleted AND lower(trim(environment)) IN (SELECT unnest($environments::VARCHAR[])))
+),
+known AS (
+    SELECT m.git_repo, m.sha, m.cutoff_at FROM mart_deployments m
+    JOIN recent r USING (source, repo, deployment_id, origin, sha) WHERE m.sha_known
+),
+wanted AS (
+    SELECT merge_commit_sha AS sha FROM pull_requests WHERE coalesce(merged_at, closed_at, created_at) >= $since
+    UNION SELECT sha FROM recent WHERE sha NOT IN (SELECT sha FROM known)
+),
+window_commits AS (
+    SELECT repo, sha, committed_at, authored_at, author_email, is_revert FROM commits WHERE committed_at >= $since
+),
+found AS (
+    SELECT * FROM window_commits WHERE sha IN (SELECT sha FROM wanted) OR authored_at IN (
+        SELECT authored_at FROM pr_commits WHERE (source, repo, pr_number) IN (
+            SELECT source, repo, number FROM pull_requests WHERE coalesce(merged_at, closed_at, created_at) >= $since))
+    UNION ALL
+    SELECT repo, sha, committed_at, authored_at, author_email, is_revert FROM commits
+    WHERE sha IN (SELECT sha FROM wanted WHERE sha NOT IN (SELECT sha FROM window_commits))
+)
+SELECT * FROM found
+UNION ALL
+SELECT git_repo, sha, any_value(cutoff_at), NULL, NULL, NULL FROM known
+WHERE (git_repo, sha) NOT IN (SELECT repo, sha FROM found)
+GROUP BY git_repo, sha
 """
 _TICKET_COLUMNS = (
     "SELECT source, tracker, ticket_id, key, project, type, type_category, status, status_category, "
@@ -624,7 +651,13 @@ def load_inputs(
         else read(
             "linked_commits",
             _SCOPED_LINKED_COMMITS_SQL,
-            {"since": since, "deployments_from": scope.deployments_from or since},
+            {
+                "since": since,
+                "deployments_from": scope.deployments_from or since,
+                "environments": [
+                    v.strip().lower() for v in (settings or Settings()).production_environments
+                ],
+            },
         )
     )
     incident_candidates = None if scope is None else read("incidents", *_incidents_sql(settings))
@@ -1034,9 +1067,14 @@ def finalise(
 
 
 BOARD_SPRINTS = 6  # sprints per team in board_summary
+# The headline rows of each team's latest sprints (board_summary picks among ties itself).
 _BOARD_ROWS_SQL = """
-SELECT * FROM sprint_metrics WHERE metric_id IN (SELECT unnest($headline::VARCHAR[]))
-QUALIFY dense_rank() OVER (PARTITION BY team ORDER BY sprint_start DESC) <= $sprints
+WITH latest AS (
+    SELECT team, sprint_id FROM (SELECT DISTINCT team, sprint_id, sprint_start FROM sprint_metrics)
+    QUALIFY dense_rank() OVER (PARTITION BY team ORDER BY sprint_start DESC) <= $sprints
+)
+SELECT s.* FROM sprint_metrics s SEMI JOIN latest USING (team, sprint_id)
+WHERE s.metric_id IN (SELECT unnest($headline::VARCHAR[]))
 """
 
 

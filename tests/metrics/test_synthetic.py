@@ -283,6 +283,15 @@ NEW_WORK = [
         "INSERT INTO deployment_statuses SELECT source, repo, deployment_id, deployment_id || '-s', 'success', "
         "$now - INTERVAL 90 MINUTE FROM deployments WHERE deployment_id LIKE '%-new'"
     ),
+    # A rollback to a month-old commit: a deployed commit older than the window.
+    (
+        "INSERT INTO deployments SELECT d.* REPLACE (d.deployment_id || '-back' AS deployment_id, (SELECT c.sha "
+        "FROM commits c JOIN forge_repos f ON f.git_repo = c.repo WHERE f.source = d.source AND f.repo = d.repo "
+        "AND c.committed_at < $now - INTERVAL 30 DAY ORDER BY c.committed_at DESC, c.sha LIMIT 1) AS sha, $now - INTERVAL 3 HOUR AS created_at, $now - INTERVAL 3 "
+        "HOUR AS updated_at, 'success' AS latest_state, $now - INTERVAL 170 MINUTE AS latest_state_at) FROM "
+        "deployments d WHERE environment = 'production' AND deployment_id NOT LIKE '%-new' "
+        "ORDER BY created_at DESC, deployment_id LIMIT 1"
+    ),
     (
         "INSERT INTO tickets SELECT * REPLACE (ticket_id || '-inc' AS ticket_id, key || '-INC' AS key, $now - "
         "INTERVAL 1 HOUR AS created_at, $now AS updated_at, NULL AS resolved_at, 'In Progress' AS status, '3' AS "
