@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 import duckdb
 import polars as pl
@@ -243,6 +244,9 @@ def _read(con: duckdb.DuckDBPyConnection, sql: str, params: Params = ()) -> pl.D
     return frame.with_columns(pl.col(zoned).dt.convert_time_zone("UTC")) if zoned else frame
 
 
+T = TypeVar("T")
+
+
 class Prefetch:
     """Queries run in the background, each on one of the cursors made here.
 
@@ -257,13 +261,32 @@ class Prefetch:
             self._free.put(cursor)
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="sprintproof-read")
 
-    def submit(self, sql: str, params: Params) -> Future[pl.DataFrame]:
+    def _on_cursor(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        cursor = self._free.get()
+        try:
+            return work(cursor)
+        finally:
+            self._free.put(cursor)
+
+    def call(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> Future[T]:
+        """Run `work` on a free cursor in the background."""
+        return self._pool.submit(self._on_cursor, work)
+
+    def submit(
+        self, sql: str, params: Params, *, after: "Future[dict[str, object]] | None" = None
+    ) -> Future[pl.DataFrame]:
+        """Read a query's result in the background; `after` gives further parameters.
+
+        `after` is waited for before a cursor is taken; it must have been handed over earlier
+        (the workers take work in order, so it is running or done by then).
+        """
+
         def fetch() -> pl.DataFrame:
-            cursor = self._free.get()
-            try:
-                return _read(cursor, sql, params)
-            finally:
-                self._free.put(cursor)
+            bound: Params = params
+            if after is not None:
+                named = params if isinstance(params, Mapping) else {}
+                bound = {**named, **after.result()}
+            return self._on_cursor(lambda cursor: _read(cursor, sql, bound))
 
         return self._pool.submit(fetch)
 
@@ -283,6 +306,7 @@ def _table(
     name: str = "",
     loaded: dict[str, list[pl.DataFrame]] | None = None,
     prefetch: "Prefetch | None" = None,
+    after: "Future[dict[str, object]] | None" = None,
 ) -> pl.LazyFrame:
     """A query's result as a LazyFrame, read when a plan first collects it and then kept.
 
@@ -298,7 +322,7 @@ def _table(
     if loaded is not None:
         loaded[name] = kept
     if prefetch is not None:
-        pending.append(prefetch.submit(sql, params))
+        pending.append(prefetch.submit(sql, params, after=after))
 
     def load() -> pl.DataFrame:
         with mine:
@@ -519,8 +543,12 @@ def load_inputs(
     reads: dict[str, tuple[float, float]] = {}
     loaded: dict[str, list[pl.DataFrame]] = {}
 
-    def read(name: str, sql: str, params: Params = ()) -> pl.LazyFrame:
-        return _table(con, sql, params, reads=reads, name=name, loaded=loaded, prefetch=pool)
+    def read(
+        name: str, sql: str, params: Params = (), after: "Future[dict[str, object]] | None" = None
+    ) -> pl.LazyFrame:
+        return _table(
+            con, sql, params, reads=reads, name=name, loaded=loaded, prefetch=pool, after=after
+        )
 
     def table(name: str, sql: str, recent: str = "", where: str = "") -> pl.LazyFrame:
         if since is None or not recent:
@@ -530,11 +558,38 @@ def load_inputs(
             query, params = f"{sql} WHERE {conditions}", (since,)
         return read(name, query, params)
 
+    # The recomputed tickets, found first in the background: every ticket table is read for them.
+    keys: Future[dict[str, object]] | None = None
+    if pool is not None and scope is not None:
+        ids = sorted(set(scope.recomputed.get_column("sprint_id").to_list()))
+        found = {"since": since, "sprints": ids, "listed": _listed(ids)}
+
+        def scope_tickets(cursor: duckdb.DuckDBPyConnection) -> dict[str, object]:
+            wall, cpu = time.perf_counter(), time.process_time()
+            tickets = _read(cursor, _SCOPE_TICKETS, found)["ticket_id"].unique().to_list()
+            reads["scope_tickets"] = (time.perf_counter() - wall, time.process_time() - cpu)
+            return {"tickets": tickets}
+
+        keys = pool.call(scope_tickets)
+    # By ticket id alone: a few tickets of other sources with the same id are harmless (above).
+    mine = "ticket_id IN (SELECT unnest($tickets::VARCHAR[]))"
+
+    def ticket_table(name: str, sql: str, where: str = "") -> pl.LazyFrame:
+        if keys is None:
+            return table(name, sql, where=where)
+        query = f"{sql} WHERE " + " AND ".join(c for c in (where, mine) if c)
+        return read(name, query, {}, after=keys)
+
     in_commits = f"sha IN ({_RECENT_COMMITS})"
     in_prs = f"(source, repo, pr_number) IN ({_RECENT_PRS})"
+
     # Created in the order the computation needs them: a scope's are read in that order.
+    def on_demand(name: str, sql: str) -> pl.LazyFrame:
+        """A table read only if a computation asks for it (a scope's calendar is built already)."""
+        return _table(con, sql, reads=reads, name=name, loaded=loaded)
+
     history = History(
-        first_commit=table("first_commit", "SELECT min(committed_at) AS first FROM commits"),
+        first_commit=on_demand("first_commit", "SELECT min(committed_at) AS first FROM commits"),
         observed=table("observed", _OBSERVED_SQL),
         links=table("links", _LINKS_SQL),
     )
@@ -590,24 +645,6 @@ def load_inputs(
         )
     }
 
-    keys: dict[str, object] = {}
-    if scope is not None:
-        # The recomputed tickets, found once (while the tables above are read): every ticket
-        # table is read for them.
-        wall, cpu = time.perf_counter(), time.process_time()
-        ids = sorted(set(scope.recomputed.get_column("sprint_id").to_list()))
-        found = _read(con, _SCOPE_TICKETS, {"since": since, "sprints": ids, "listed": _listed(ids)})
-        keys = {"tickets": found["ticket_id"].unique().to_list()}
-        reads["scope_tickets"] = (time.perf_counter() - wall, time.process_time() - cpu)
-    # By ticket id alone: a few tickets of other sources with the same id are harmless (above).
-    mine = "ticket_id IN (SELECT unnest($tickets::VARCHAR[]))"
-
-    def ticket_table(name: str, sql: str, where: str = "") -> pl.LazyFrame:
-        if scope is None:
-            return table(name, sql, where=where)
-        query = f"{sql} WHERE " + " AND ".join(c for c in (where, mine) if c)
-        return read(name, query, keys)
-
     raw_tickets = ticket_table("tickets", _TICKET_COLUMNS)
     # Only the fields the timelines read (a third of the changelog is assignee and resolution
     # changes); whether a source keeps a changelog at all comes from `changelog_sources`.
@@ -626,6 +663,17 @@ def load_inputs(
     status_names = None if scope is None else table("status_names", _STATUS_NAMES_SQL)
     if scope is not None:
         extra["sprint_series"] = table("sprint_series", "SELECT * FROM mart_sprint_series")
+        mine_sprints = scope.sprints
+        extra["board_rows"] = read(
+            "board_rows",
+            _BOARD_ROWS_SQL,
+            {
+                "teams": mine_sprints.get_column("team").to_list(),
+                "ids": mine_sprints.get_column("sprint_id").to_list(),
+                "sprints": BOARD_SPRINTS,
+                "headline": list(HEADLINE),
+            },
+        )
     releases = table("releases", "SELECT * FROM releases")
     deployment_sql = (
         "SELECT source, repo, deployment_id, sha, ref, environment, created_at, latest_state, "
@@ -681,7 +729,7 @@ def load_inputs(
         incident_candidates=incident_candidates,
         ticket_sprints=ticket_sprints,
         ticket_statuses=ticket_statuses,
-        sprints=table("sprints", "SELECT * FROM sprints"),
+        sprints=on_demand("sprints", "SELECT * FROM sprints"),
         releases=releases,
         deployments=deployments,
         deployment_statuses=deployment_statuses,
@@ -1067,10 +1115,13 @@ def finalise(
 
 
 BOARD_SPRINTS = 6  # sprints per team in board_summary
-# The headline rows of each team's latest sprints (board_summary picks among ties itself).
+# The headline rows of each team's latest stored sprints but a latest-sprint recompute's own
+# (board_summary picks among ties itself, and among these and the recomputed sprints' rows).
 _BOARD_ROWS_SQL = """
 WITH latest AS (
-    SELECT team, sprint_id FROM (SELECT DISTINCT team, sprint_id, sprint_start FROM sprint_metrics)
+    SELECT team, sprint_id FROM (
+        SELECT DISTINCT team, sprint_id, sprint_start FROM sprint_metrics
+        WHERE (team, sprint_id) NOT IN (SELECT unnest($teams::VARCHAR[]), unnest($ids::VARCHAR[])))
     QUALIFY dense_rank() OVER (PARTITION BY team ORDER BY sprint_start DESC) <= $sprints
 )
 SELECT s.* FROM sprint_metrics s SEMI JOIN latest USING (team, sprint_id)
@@ -1193,13 +1244,6 @@ def _write_scoped(
     con.unregister("_mart")
 
 
-def _board_summary_from_stored(con: duckdb.DuckDBPyConnection) -> None:
-    # board_summary reads the headline metrics of each team's latest sprints only.
-    headline = _read(con, _BOARD_ROWS_SQL, {"headline": list(HEADLINE), "sprints": BOARD_SPRINTS})
-    rows = headline.cast(SPRINT_METRICS_SCHEMA).sort("team", "sprint_start", "metric_id")  # type: ignore[arg-type]
-    _replace(con, "board_summary", board_summary(rows))
-
-
 def _record_run(con: duckdb.DuckDBPyConnection, marts: Marts) -> None:
     con.execute(
         "CREATE TABLE IF NOT EXISTS metric_runs (computed_at TIMESTAMPTZ NOT NULL, seconds DOUBLE NOT NULL, "
@@ -1254,8 +1298,12 @@ class ScopedWriter:
         self._todo.put(None)
         self._thread.join()
 
-    def finish(self, marts: Marts) -> None:
-        """Write what is left and commit; every mart must have been handed over."""
+    def finish(self, marts: Marts, board_rows: pl.DataFrame) -> None:
+        """Write what is left and commit; every mart must have been handed over.
+
+        `board_rows`: the stored headline rows of each team's latest sprints but the scope's
+        (`_BOARD_ROWS_SQL`); board_summary is rebuilt from them and the scope's new rows.
+        """
         self._stop()
         con = self.con
         wall = time.perf_counter()
@@ -1267,7 +1315,11 @@ class ScopedWriter:
                 raise ValueError(f"no rule for writing {missing} in a latest-sprint recompute")
             con.unregister("_scope")
             con.unregister("_recomputed")
-            _board_summary_from_stored(con)
+            fresh = marts.tables["sprint_metrics"].filter(pl.col("metric_id").is_in(HEADLINE))
+            rows = pl.concat([board_rows.cast(SPRINT_METRICS_SCHEMA), fresh])  # type: ignore[arg-type]
+            _replace(
+                con, "board_summary", board_summary(rows.sort("team", "sprint_start", "metric_id"))
+            )
             _record_run(con, marts)
             con.execute("COMMIT")
         except BaseException:
@@ -1342,13 +1394,14 @@ def recompute(con: duckdb.DuckDBPyConnection, settings: Settings, *, latest: boo
     # Polars' in-memory engine: its default streaming engine took twice the time over the facts'
     # joins, as-of joins and sort, and 10 % more over all families (1M commits, two threads).
     with pl.Config(engine_affinity="in-memory"):
-        marts, why = None, None
+        marts, why, board_rows = None, None, pl.DataFrame()
         if scope is not None:
             with _one_thread_per_query(con):
                 chosen = load_inputs(con, scope=scope, settings=settings)
                 writer = ScopedWriter(con, scope)
                 try:
                     marts = compute(chosen, settings, scope=scope, ready=writer.put)
+                    board_rows = chosen.extra["board_rows"].collect()
                 except NeedsFullRecompute as reason:
                     why = reason
                 finally:
@@ -1357,7 +1410,7 @@ def recompute(con: duckdb.DuckDBPyConnection, settings: Settings, *, latest: boo
                         writer.abort()
                 if marts is not None:
                     cpu = time.process_time()
-                    writer.finish(marts)
+                    writer.finish(marts, board_rows)
                     # Writing overlapped the computation: the wall seconds it took in all, and
                     # the CPU seconds of what was left once the computation ended.
                     marts.seconds["write"] = writer.seconds
