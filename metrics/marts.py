@@ -199,8 +199,7 @@ FACT_MART_READS: dict[str, frozenset[str]] = {
     "dora": frozenset(
         {
             "incidents",
-            "open_changes",
-            "shipped_fixes",
+            "stored_changes",
             "deployments",
             "deployment_statuses",
             "releases",
@@ -414,11 +413,14 @@ SELECT source, _name, category FROM (
     FROM tickets WHERE NOT is_deleted AND status IS NOT NULL GROUP BY ALL
 ) QUALIFY row_number() OVER (PARTITION BY source, _name ORDER BY n DESC, category NULLS FIRST) = 1
 """
-# Pending changes and changes deployed in the window, as the last recompute left them: a change
-# older than the window can still ship in it.
-_OPEN_CHANGES_SQL = (
+# The stored changes a latest-sprint recompute reads: the pending ones and those shipped in the
+# window (`_open`: a change older than the window can still ship in it), and the fixes earlier
+# changes shipped (what makes a deployment rework: metrics.dora._rework). One scan for both.
+_STORED_CHANGES_SQL = (
     "SELECT kind, git_repo, source, repo, number, sha, start_at, start_from, in_default_at, is_ai, "
-    "is_agent, is_fix FROM mart_changes WHERE status = 'pending' OR deployed_at >= ?"
+    "is_agent, is_fix, deployment_source, deployment_repo, deployment_id, "
+    "(status = 'pending' OR deployed_at >= ?) AS _open FROM mart_changes "
+    "WHERE status = 'pending' OR deployed_at >= ? OR (is_fix AND deployment_id IS NOT NULL)"
 )
 # The deployments and releases a latest-sprint recompute reads (created, finished or given a status
 # since `$deployments_from`: dora.lookback before the window), and the stored mart_deployments rows
@@ -439,11 +441,6 @@ AND CASE origin
     ELSE (source, repo, deployment_id) NOT IN (SELECT source, repo, release_id::VARCHAR FROM ({_RECENT_RELEASES}))
 END
 """
-# Fixes the stored changes shipped: what makes a deployment rework (metrics.dora._rework).
-_SHIPPED_FIXES_SQL = (
-    "SELECT kind, git_repo, source, repo, number, sha, deployment_source, deployment_repo, deployment_id "
-    "FROM mart_changes WHERE is_fix AND deployment_id IS NOT NULL"
-)
 # For a scope: the sources the last recompute found a changelog for (metrics.tickets adds those
 # the scope's tickets show now).
 _SCOPED_CHANGELOG_SOURCES_SQL = "SELECT DISTINCT source FROM mart_tickets WHERE has_changelog"
@@ -710,8 +707,14 @@ def load_inputs(
     )
     incident_candidates = None if scope is None else read("incidents", *_incidents_sql(settings))
     if scope is not None:
-        extra["open_changes"] = read("open_changes", _OPEN_CHANGES_SQL, (since,))
-        extra["shipped_fixes"] = table("shipped_fixes", _SHIPPED_FIXES_SQL)
+        stored_changes = read("stored_changes", _STORED_CHANGES_SQL, (since, since))
+        extra["open_changes"] = stored_changes.filter(pl.col("_open")).select(
+            "kind", "git_repo", "source", "repo", "number", "sha", "start_at", "start_from",
+            "in_default_at", "is_ai", "is_agent", "is_fix",
+        )  # fmt: skip
+        extra["shipped_fixes"] = stored_changes.filter(
+            pl.col("is_fix") & pl.col("deployment_id").is_not_null()
+        ).select(*dora.CHANGE_KEY, "deployment_source", "deployment_repo", "deployment_id")
     return Inputs(
         commits=commits,
         trailers=trailers,
@@ -963,8 +966,6 @@ def compute(
         still = set().union(*(FACT_MART_READS.get(later, ()) for later, _ in builders[i + 1 :]))
         inputs.release(*(FACT_MART_READS.get(name, frozenset()) - still))
     ctx.facts.update({name: frame.lazy() for name, frame in fact_marts.items()})
-    # The families read the facts; a raw table one still asks for is read again.
-    inputs.release(*(name for name in inputs.loaded if name != "notes"))
     written = dict(fact_marts)
     if scope is not None and "mart_deployments" in written:
         # The stored rows of earlier deployments stand: only the look-back window's are written.
@@ -972,6 +973,8 @@ def compute(
         written["mart_deployments"] = written["mart_deployments"].join(
             earlier, on=dora.KEY, how="anti"
         )
+    # The families read the facts; a raw table one still asks for is read again.
+    inputs.release(*(name for name in inputs.loaded if name != "notes"))
     for name, frame in written.items():
         tell(name, frame)
 
