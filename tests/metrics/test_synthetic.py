@@ -301,6 +301,14 @@ NEW_WORK = [
 ]
 
 
+def add_new_work(path: Path, now: datetime) -> None:
+    """Run NEW_WORK on a warehouse; every statement changes something."""
+    with connect(path) as con:
+        for statement in NEW_WORK:
+            changed = con.execute(statement, {"now": now} if "$now" in statement else None)
+            assert (changed.fetchone() or (0,))[0] >= 1, statement
+
+
 def marts_of(path: Path) -> dict[str, pl.DataFrame]:
     with connect(path, read_only=True) as con:
         return {
@@ -320,10 +328,7 @@ def test_latest_sprint_recompute_gives_the_rows_of_a_full_one(
         recompute(con, settings)
     full.write_bytes(incremental.read_bytes())
     for path in (incremental, full):
-        with connect(path) as con:
-            for statement in NEW_WORK:
-                changed = con.execute(statement, {"now": just_now} if "$now" in statement else None)
-                assert (changed.fetchone() or (0,))[0] >= 1, statement
+        add_new_work(path, just_now)
     with connect(incremental) as con:
         latest = recompute(con, settings, latest=True)
     with connect(full) as con:
@@ -388,10 +393,7 @@ def test_a_latest_sprint_recompute_that_fails_leaves_the_marts_as_they_were(
     with connect(copy) as con:
         recompute(con, settings)
     before = marts_of(copy)
-    with connect(copy) as con:
-        just_now = datetime.combine(synthetic.today, time(22), tzinfo=UTC)
-        for statement in NEW_WORK:
-            con.execute(statement, {"now": just_now} if "$now" in statement else None)
+    add_new_work(copy, datetime.combine(synthetic.today, time(22), tzinfo=UTC))
 
     # The facts are handed to the writer before the families run; the last family then fails.
     def broken(ctx: marts.Context) -> pl.LazyFrame:
