@@ -528,10 +528,11 @@ def load_inputs(
     A scope limits commits (by committed_at) and PRs (by merged, else closed, else created time)
     to its window with their trailers, notes, survival counts, reviews and PR commits; tickets to
     the ones `_SCOPE_TICKETS` finds, with their whole changelog; and adds what earlier sprints left
-    in the stored marts (`extra`: sprint_series, open_changes, shipped_fixes, and the
+    in the stored marts (`extra`: sprint_series, open_changes, shipped_fixes, board_rows, and the
     earlier_deployments that stand for deployments before the DORA look-back, whose raw rows are
     not read). With `settings` as well, tickets that cannot be incidents are not read for DORA.
-    Every other table, and `history`, stay whole.
+    Every other table, and `history`, stay whole; a scope's tables are read in the background
+    (`Prefetch`; `Inputs.settle` waits for them).
     """
     since = scope.since if scope is not None else None
     # A scope's tables are small and nearly all read: they are read in the background, on two
